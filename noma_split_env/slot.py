@@ -1,0 +1,295 @@
+"""A slot (one channel and task realization) and an allocation (one decision).
+
+:class:`Slot` holds what the controller sees in a time slot: the channel gains of
+every user on every subchannel in both directions, the user distances and the DNN
+task of each user, with the per-split tables the cost needs. :class:`Allocation` is
+the decision, in physical units (SPEC section 2); :meth:`Allocation.check` rejects one
+outside its domain with a ``ValueError`` that names the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from noma_split_env.channel import distance_for_pathloss_db
+from noma_split_env.profiles import DnnProfile
+from noma_split_env.scenario import Scenario
+from noma_split_env.units import linear_to_db
+
+__all__ = ["Allocation", "Slot"]
+
+
+@dataclass(frozen=True, eq=False)
+class Slot:
+    """One time slot's realization. Build it with :meth:`from_arrays`.
+
+    Attributes:
+        scenario: The scenario the slot belongs to.
+        ul_gain: ``[K, N]`` linear uplink power gain ``beta |h|^2`` of user k on
+            subchannel n.
+        dl_gain: ``[K, N]`` linear downlink power gain.
+        distance_m: ``[K]`` user-BS distance [m].
+        model_index: ``[K]`` index of each user's DNN in ``scenario.models``.
+        num_layers: ``[K]`` ``L_k``.
+        device_flops: ``[K, L_max+1]`` ``W_dev(s)`` [FLOP] per split.
+        upload_bits: ``[K, L_max+1]`` ``D(s)`` [bit] per split.
+        total_flops: ``[K]`` whole-network workload [FLOP].
+        result_bits: ``[K]`` ``D_out`` [bit].
+        t_ref: ``[K]`` all-local latency ``T_ref,k`` [s].
+        e_ref: ``[K]`` all-local energy ``E_ref,k`` [J].
+    """
+
+    scenario: Scenario
+    ul_gain: np.ndarray
+    dl_gain: np.ndarray
+    distance_m: np.ndarray
+    model_index: np.ndarray
+    num_layers: np.ndarray
+    device_flops: np.ndarray
+    upload_bits: np.ndarray
+    total_flops: np.ndarray
+    result_bits: np.ndarray
+    t_ref: np.ndarray
+    e_ref: np.ndarray
+
+    @classmethod
+    def from_table(
+        cls,
+        scenario: Scenario,
+        ul_gain: np.ndarray,
+        dl_gain: np.ndarray,
+        distance_m: np.ndarray,
+        model_index: np.ndarray,
+    ) -> Slot:
+        """Build from already validated arrays (the environment's fast path)."""
+        table = scenario.model_table
+        total = table.total_flops[model_index]
+        return cls(
+            scenario=scenario,
+            ul_gain=ul_gain,
+            dl_gain=dl_gain,
+            distance_m=distance_m,
+            model_index=model_index,
+            num_layers=table.num_layers[model_index],
+            device_flops=table.device_flops[model_index],
+            upload_bits=table.upload_bits[model_index],
+            total_flops=total,
+            result_bits=table.result_bits[model_index],
+            t_ref=total / scenario.device_flops_per_s,
+            e_ref=total * scenario.device_joule_per_flop,
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        scenario: Scenario,
+        ul_gain: np.ndarray,
+        dl_gain: np.ndarray,
+        models: Sequence[str | int | DnnProfile] | None = None,
+        distance_m: np.ndarray | None = None,
+    ) -> Slot:
+        """A slot from explicit gains, so any allocation can be scored on any realization.
+
+        Args:
+            scenario: Gives K, N, the model mix and every constant.
+            ul_gain: ``[K, N]`` linear uplink gains (finite, >= 0).
+            dl_gain: ``[K, N]`` linear downlink gains (finite, >= 0).
+            models: Each user's DNN, as a name or profile in ``scenario.models`` or an
+                index into it; None = the first model of the mix for everyone.
+            distance_m: ``[K]`` distances [m] in ``[min_distance_m, cell_radius_m]``;
+                None = the distance whose path loss equals the user's mean uplink gain
+                in dB (used only for the observation and the picture).
+        """
+        k, n = scenario.num_users, scenario.num_subchannels
+        ul = _gain_array("ul_gain", ul_gain, (k, n))
+        dl = _gain_array("dl_gain", dl_gain, (k, n))
+        index = _model_indices(scenario, models)
+        if distance_m is None:
+            distance = _distance_from_gain(scenario, ul)
+        else:
+            distance = np.asarray(distance_m, dtype=np.float64)
+            lo, hi = scenario.min_distance_m, scenario.cell_radius_m
+            if distance.shape != (k,) or not np.all((distance >= lo) & (distance <= hi)):
+                raise ValueError(
+                    f"Slot.distance_m: got {distance_m!r}, allowed: shape ({k},) with "
+                    f"values in [{lo}, {hi}] m"
+                )
+        return cls.from_table(scenario, ul, dl, distance, index)
+
+    # ------------------------------------------------------------------ views
+    @property
+    def num_users(self) -> int:
+        """K."""
+        return self.scenario.num_users
+
+    @property
+    def num_subchannels(self) -> int:
+        """N."""
+        return self.scenario.num_subchannels
+
+    @property
+    def profiles(self) -> tuple[DnnProfile, ...]:
+        """Each user's DNN profile."""
+        mix = self.scenario.profiles
+        return tuple(mix[i] for i in self.model_index)
+
+
+def _gain_array(name: str, value: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape != shape or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(
+            f"Slot.{name}: got {value!r}, allowed: a {shape} array of finite linear "
+            "gains >= 0 ([num_users, num_subchannels])"
+        )
+    return arr
+
+
+def _model_indices(
+    scenario: Scenario, models: Sequence[str | int | DnnProfile] | None
+) -> np.ndarray:
+    k = scenario.num_users
+    if models is None:
+        return np.zeros(k, dtype=np.int64)
+    names = [p.name for p in scenario.profiles]
+    allowed = (
+        f"{k} entries, each a model of the scenario's mix {names} or an index 0..{len(names) - 1}"
+    )
+    if isinstance(models, (str, DnnProfile)) or len(models) != k:
+        raise ValueError(f"Slot.models: got {models!r}, allowed: {allowed}")
+    index = []
+    for m in models:
+        if isinstance(m, DnnProfile):
+            hits = [i for i, p in enumerate(scenario.profiles) if p is m or p.name == m.name]
+        elif isinstance(m, str):
+            hits = [i for i, name in enumerate(names) if name == m]
+        elif isinstance(m, (int, np.integer)) and not isinstance(m, bool) and 0 <= m < len(names):
+            hits = [int(m)]
+        else:
+            hits = []
+        if not hits:
+            raise ValueError(f"Slot.models: got {m!r}, allowed: {allowed}")
+        index.append(hits[0])
+    return np.array(index, dtype=np.int64)
+
+
+def _distance_from_gain(scenario: Scenario, ul_gain: np.ndarray) -> np.ndarray:
+    """Distance whose path loss equals the mean uplink gain [dB], clipped to the cell."""
+    mean_db = linear_to_db(np.maximum(ul_gain, 1e-300)).mean(axis=1)
+    d = distance_for_pathloss_db(
+        -mean_db, scenario.pathloss_db_at_1km, max(scenario.pathloss_exponent, 1e-9)
+    )
+    return np.clip(d, scenario.min_distance_m, scenario.cell_radius_m)
+
+
+@dataclass(frozen=True, eq=False)
+class Allocation:
+    """One slot's decision for every user, in physical units (SPEC section 2).
+
+    Attributes:
+        split: ``[K]`` int, split point ``s_k`` in ``0..L_k``.
+        ul_subchannel: ``[K]`` int in ``0..N-1``.
+        dl_subchannel: ``[K]`` int in ``0..N-1``.
+        ul_power: ``[K]`` user transmit power [W] in ``[0, P_user_max]``.
+        dl_power: ``[K]`` BS power for each user's result [W], ``>= 0``,
+            ``sum <= P_bs_max``.
+        edge_share: ``[K]`` share of the edge server, ``>= 0``, ``sum <= 1``; None =
+            equal shares among the offloading users (``s_k < L_k``).
+    """
+
+    split: np.ndarray
+    ul_subchannel: np.ndarray
+    dl_subchannel: np.ndarray
+    ul_power: np.ndarray
+    dl_power: np.ndarray
+    edge_share: np.ndarray | None = None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Allocation):
+            return NotImplemented
+        return all(
+            (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
+            for a, b in (
+                (getattr(self, f), getattr(other, f))
+                for f in (
+                    "split",
+                    "ul_subchannel",
+                    "dl_subchannel",
+                    "ul_power",
+                    "dl_power",
+                    "edge_share",
+                )
+            )
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # holds mutable arrays
+
+    def check(self, slot: Slot) -> None:
+        """Raise ``ValueError`` naming the field if any entry is outside its domain."""
+        sc = slot.scenario
+        k, n = sc.num_users, sc.num_subchannels
+        split = _int_field("split", self.split, k)
+        if np.any(split < 0) or np.any(split > slot.num_layers):
+            raise ValueError(
+                f"Allocation.split: got {split.tolist()}, allowed: 0..L_k per user with "
+                f"L = {slot.num_layers.tolist()}"
+            )
+        for name in ("ul_subchannel", "dl_subchannel"):
+            sub = _int_field(name, getattr(self, name), k)
+            if np.any(sub < 0) or np.any(sub >= n):
+                raise ValueError(
+                    f"Allocation.{name}: got {sub.tolist()}, allowed: integers in 0..{n - 1}"
+                )
+        tol = 1e-9
+        p = _float_field("ul_power", self.ul_power, k)
+        if np.any(p < 0) or np.any(p > sc.user_max_power_w * (1 + tol)):
+            raise ValueError(
+                f"Allocation.ul_power: got {p.tolist()}, allowed: [0, {sc.user_max_power_w}] W"
+            )
+        q = _float_field("dl_power", self.dl_power, k)
+        if np.any(q < 0) or q.sum() > sc.bs_max_power_w * (1 + tol):
+            raise ValueError(
+                f"Allocation.dl_power: got {q.tolist()} (sum {q.sum():.6g}), allowed: "
+                f">= 0 W each with sum <= {sc.bs_max_power_w} W"
+            )
+        if self.edge_share is not None:
+            e = _float_field("edge_share", self.edge_share, k)
+            if np.any(e < 0) or e.sum() > 1 + tol:
+                raise ValueError(
+                    f"Allocation.edge_share: got {e.tolist()} (sum {e.sum():.6g}), "
+                    "allowed: >= 0 each with sum <= 1, or None for equal shares"
+                )
+
+    @classmethod
+    def all_local(cls, slot: Slot) -> Allocation:
+        """Everything on the device: ``s_k = L_k``, zero powers."""
+        k = slot.num_users
+        zeros = np.zeros(k, dtype=np.int64)
+        return cls(
+            split=slot.num_layers.copy(),
+            ul_subchannel=zeros,
+            dl_subchannel=zeros.copy(),
+            ul_power=np.zeros(k),
+            dl_power=np.zeros(k),
+        )
+
+
+def _int_field(name: str, value: object, k: int) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.shape != (k,) or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"Allocation.{name}: got {value!r}, allowed: shape ({k},) of integers")
+    return arr.astype(np.int64)
+
+
+def _float_field(name: str, value: object, k: int) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.shape != (k,) or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
+        raise ValueError(f"Allocation.{name}: got {value!r}, allowed: shape ({k},) of numbers")
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"Allocation.{name}: got {arr.tolist()}, allowed: finite numbers")
+    return arr
