@@ -123,8 +123,9 @@ class Scenario:
     access: Literal["noma", "oma"] = "noma"
     """"noma": users sharing a subchannel superpose, separated by SIC (SPEC 4);
     "oma": they split its bandwidth equally and do not interfere."""
-    ul_bandwidth_hz: float = 10e6
-    """W_ul, total uplink band [Hz] (10 MHz LTE carrier [36.814])."""
+    ul_bandwidth_hz: float = 5e6
+    """W_ul, total uplink band [Hz] (5 MHz LTE carrier; the uplink is the narrower
+    FDD band, which makes the split decision non-trivial)."""
     dl_bandwidth_hz: float = 10e6
     """W_dl, total downlink band [Hz] (10 MHz LTE carrier [36.814])."""
     noise_dbm_hz: float = -174.0
@@ -431,11 +432,12 @@ PRESETS: dict[str, dict[str, Any]] = {
     "massive": {
         "num_users": 64,
         "num_subchannels": 16,
-        "ul_bandwidth_hz": 80e6,
+        "ul_bandwidth_hz": 40e6,
         "dl_bandwidth_hz": 80e6,
         "bs_max_power_w": 40.0,
     },
 }
 """Named overrides of the defaults. ``tiny`` (K=2, N=1, AlexNet) is small enough for
 exhaustive search; ``default`` (K=4, N=2); ``dense`` (K=16, N=4); ``massive`` (K=64,
-N=16). Bandwidth grows with N so that each subchannel stays 5 MHz wide."""
+N=16). Bandwidth grows with N so that subchannels stay 2.5 MHz (uplink) and 5 MHz
+(downlink) wide."""

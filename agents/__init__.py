@@ -1,0 +1,15 @@
+"""Solver plugins: every agent maps a Slot to an Allocation (SPEC section 7).
+
+>>> import agents
+>>> "all-local" in agents.available()
+True
+"""
+
+from __future__ import annotations
+
+from agents.base import ENTRY_POINT_GROUP, Agent, AgentStats, BaseAgent, available, make, register
+
+__all__ = ["ENTRY_POINT_GROUP", "Agent", "AgentStats", "BaseAgent", "available", "make", "register"]
+
+# Built-in solvers: one import and one register() line each (in their modules).
+from agents import exhaustive, gradient_descent, heuristics  # noqa: E402,F401

@@ -1,0 +1,132 @@
+"""The solver plugin protocol and registry.
+
+Every solver maps a :class:`~noma_split_env.Slot` to an
+:class:`~noma_split_env.Allocation`; all are scored by the one
+:func:`~noma_split_env.evaluate`. A new solver is one file and one registration
+line::
+
+    from agents import register
+    from agents.base import BaseAgent
+
+    class MySolver(BaseAgent):
+        name = "my-solver"
+        def act(self, slot): ...
+
+    register("my-solver", MySolver)
+
+Third-party packages register through the entry-point group ``noma_split.agents``
+(in their ``pyproject.toml``)::
+
+    [project.entry-points."noma_split.agents"]
+    my-solver = "my_package.solver:MySolver"
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, Protocol, runtime_checkable
+
+from noma_split_env import Allocation, Slot
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Agent",
+    "AgentStats",
+    "BaseAgent",
+    "available",
+    "make",
+    "register",
+]
+
+ENTRY_POINT_GROUP = "noma_split.agents"
+
+
+@dataclass
+class AgentStats:
+    """Statistics of an agent's last :meth:`Agent.act` call."""
+
+    wall_time_s: float = 0.0
+    """Decision time of the call [s]."""
+    iterations: int = 0
+    """Gradient (or search) iterations spent."""
+    evaluations: int = 0
+    """Calls of the cost function."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Solver-specific records, e.g. Li-GD's iterations per split layer."""
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """What every solver provides."""
+
+    name: str
+    stats: AgentStats
+
+    def act(self, slot: Slot) -> Allocation:
+        """The allocation for ``slot``."""
+        ...
+
+    def reset(self, seed: int | None = None) -> None:
+        """Start a new episode (reseed the agent's own randomness, if any)."""
+        ...
+
+
+class BaseAgent:
+    """Convenience base: timing of :meth:`act` and a no-op :meth:`reset`.
+
+    Subclasses implement :meth:`_act`; :meth:`act` times it into ``stats``.
+    """
+
+    name = "base"
+
+    def __init__(self) -> None:
+        self.stats = AgentStats()
+
+    def reset(self, seed: int | None = None) -> None:
+        """Start a new episode; stateless agents ignore it."""
+
+    def act(self, slot: Slot) -> Allocation:
+        self.stats = AgentStats()
+        start = time.perf_counter()
+        allocation = self._act(slot)
+        self.stats.wall_time_s = time.perf_counter() - start
+        return allocation
+
+    def _act(self, slot: Slot) -> Allocation:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+_REGISTRY: dict[str, Callable[..., Agent]] = {}
+
+
+def register(name: str, factory: Callable[..., Agent]) -> None:
+    """Register ``factory`` (a class or function returning an Agent) under ``name``."""
+    if not name or not isinstance(name, str):
+        raise ValueError(f"agents.register: got name {name!r}, allowed: a non-empty string")
+    _REGISTRY[name] = factory
+
+
+def _load_entry_points() -> None:
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in _REGISTRY:
+            _REGISTRY[ep.name] = ep.load()
+
+
+def available() -> tuple[str, ...]:
+    """Names of every registered agent, built-in and from entry points."""
+    _load_entry_points()
+    return tuple(sorted(_REGISTRY))
+
+
+def make(name: str, **kwargs: Any) -> Agent:
+    """Build the agent registered as ``name`` with ``kwargs``."""
+    names = available()
+    if name not in _REGISTRY:
+        raise ValueError(f"agents.make: unknown agent {name!r}; available: {', '.join(names)}")
+    return _REGISTRY[name](**kwargs)
