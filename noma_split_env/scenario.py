@@ -419,14 +419,14 @@ PRESETS: dict[str, dict[str, Any]] = {
         "num_users": 2,
         "num_subchannels": 1,
         "models": ("alexnet",),
-        "ul_bandwidth_hz": 5e6,
+        "ul_bandwidth_hz": 2.5e6,
         "dl_bandwidth_hz": 5e6,
     },
     "default": {},
     "dense": {
         "num_users": 16,
         "num_subchannels": 4,
-        "ul_bandwidth_hz": 20e6,
+        "ul_bandwidth_hz": 10e6,
         "dl_bandwidth_hz": 20e6,
     },
     "massive": {
