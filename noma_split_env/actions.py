@@ -7,8 +7,8 @@ key                       space                            decoded to
 ``ul_subchannel``         ``MultiDiscrete([N]*K)``         uplink subchannel, as is
 ``dl_subchannel``         ``MultiDiscrete([N]*K)``         downlink subchannel, as is
 ``ul_power``              ``Box(0, 1, (K,))``              ``p_k = a_k P_user_max`` [W]
-``dl_power``              ``Box(0, 1, (K,))``              ``q_k = P_bs_max a_k / max(1, sum_j a_j)``
-``edge_share`` (opt.)     ``Box(0, 1, (K,))``              ``a_k / max(1, sum_j a_j)``
+``dl_power``              ``Box(0, 1, (K,))``              ``q_k = P_bs a_k / max(1, sum a)``
+``edge_share`` (opt.)     ``Box(0, 1, (K,))``              ``a_k / max(1, sum a)``
 ========================  ===============================  ===========================
 
 ``L_max`` is the largest number of layers in the scenario's model mix; the split

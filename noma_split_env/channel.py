@@ -20,11 +20,11 @@ __all__ = [
     "drop_users",
     "gauss_markov",
     "large_scale_gain",
-    "random_walk",
-    "reflect_into_annulus",
     "pathloss_db",
+    "random_walk",
     "rayleigh_fading",
     "rayleigh_power",
+    "reflect_into_annulus",
     "thermal_noise_w",
 ]
 
@@ -41,7 +41,7 @@ def pathloss_db(distance_m: np.ndarray, db_at_1km: float, exponent: float) -> np
 
 
 def distance_for_pathloss_db(pathloss: np.ndarray, db_at_1km: float, exponent: float) -> np.ndarray:
-    """Inverse of :func:`pathloss_db`: the distance [m] at which the path loss is ``pathloss`` [dB]."""
+    """Inverse of :func:`pathloss_db`: the distance [m] at path loss ``pathloss`` [dB]."""
     return 1000.0 * np.power(10.0, (np.asarray(pathloss) - db_at_1km) / (10.0 * exponent))
 
 
@@ -123,8 +123,8 @@ def reflect_into_annulus(
 
     A point beyond the cell edge at radius ``r`` goes to ``2 R - r``, one inside the
     minimum distance to ``2 r0 - r``; the result is clipped to the annulus (for
-    steps longer than the annulus is wide). Points on the BS itself keep radius r0
-    along the x axis.
+    steps longer than the annulus is wide). A point exactly on the BS (no
+    direction) is reflected to radius ``2 r0`` along the x axis.
     """
     r = np.hypot(positions_m[..., 0], positions_m[..., 1])
     folded = np.where(r > radius_m, 2.0 * radius_m - r, r)

@@ -95,7 +95,7 @@ class NomaSplitEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
     * v0: initial release.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}  # noqa: RUF012 (gymnasium API)
 
     def __init__(
         self,

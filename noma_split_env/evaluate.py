@@ -25,7 +25,6 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
-
 from numba import njit
 
 from noma_split_env.noma import noma_dl_sinr, noma_ul_sinr, oma_snr
@@ -150,8 +149,8 @@ def _evaluate_kernel(
     ``c`` holds the scenario's constants in the order of ``scenario.KERNEL_CONSTANTS``.
     """
     k_users = split.shape[0]
-    (b_ul, b_dl, noise_ul, noise_dl, psi, dev_speed, dev_joule, f_e, phi_e, kappa_e,
-     cap, lam) = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11]  # fmt: skip
+    b_ul, b_dl, noise_ul, noise_dl, psi, dev_speed = c[0], c[1], c[2], c[3], c[4], c[5]
+    dev_joule, f_e, phi_e, kappa_e, cap, lam = c[6], c[7], c[8], c[9], c[10], c[11]
     active = split < num_layers
     g_ul = np.empty(k_users)
     g_dl = np.empty(k_users)

@@ -29,8 +29,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from noma_split_env.profiles import DnnProfile, available_profiles, load_profile
 from noma_split_env.channel import thermal_noise_w
+from noma_split_env.profiles import DnnProfile, available_profiles, load_profile
 
 __all__ = ["PRESETS", "ModelTable", "Scenario"]
 

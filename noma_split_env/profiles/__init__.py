@@ -45,7 +45,10 @@ def load_profile(name: str) -> DnnProfile:
 def profile_module(
     module: torch.nn.Module, input_shape: tuple[int, ...], name: str, **kwargs: Any
 ) -> DnnProfile:
-    """Profile your own torch module; see :func:`noma_split_env.profiles.profiler.profile_module`."""
+    """Profile your own torch module (needs torch).
+
+    See :func:`noma_split_env.profiles.profiler.profile_module` for the arguments.
+    """
     from noma_split_env.profiles.profiler import profile_module as _profile_module
 
     return _profile_module(module, input_shape, name, **kwargs)
