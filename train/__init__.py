@@ -1,0 +1,1 @@
+"""Training and comparison: the ``noma-split`` command and its building blocks."""
