@@ -18,12 +18,15 @@ from noma_split_env.observation import observe
 from noma_split_env.profiles import DnnProfile, available_profiles, load_profile, profile_module
 from noma_split_env.scenario import PRESETS, Scenario
 from noma_split_env.slot import Allocation, Slot
+from noma_split_env.wrappers import FlatBoxAction, MultiDiscreteAction
 
 __all__ = [
     "ENV_IDS",
     "PRESETS",
     "Allocation",
     "DnnProfile",
+    "FlatBoxAction",
+    "MultiDiscreteAction",
     "NomaSplitEnv",
     "Outcome",
     "Scenario",

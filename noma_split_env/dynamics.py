@@ -63,7 +63,7 @@ class CellDynamics:
         self.shadowing_db = sc.shadowing_std_db * self._mobility_rng.standard_normal(sc.num_users)
         self._fading: np.ndarray | None = None  # last complex fading [2, K, N]
         self.current_positions_m = self.positions_m  # [K, 2] of the slot last returned
-        self.current_observation: np.ndarray | None = None  # [K, F] of that slot
+        self.current_observation: np.ndarray | None = None  # [K * F] of that slot
         self._first = True
         self._buffer: list[Slot] = []
         self._positions = np.empty((0, scenario.num_users, 2))

@@ -49,8 +49,9 @@ class NomaSplitEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
     Flat views for Stable-Baselines3 are in :mod:`noma_split_env.wrappers`.
 
     ## Observation Space
-    ``Box(0, 1, (K, 2N + 2 + M), float32)``, one row per user (M = models in the
-    mix):
+    ``Box(0, 1, (K * F,), float32)`` with ``F = 2N + 2 + M`` features per user (M =
+    models in the mix); user k's are entries ``k*F .. k*F + F-1``, so
+    ``obs.reshape(K, F)`` gives one row per user:
 
     | columns     | feature                                   | normalization                  |
     |-------------|-------------------------------------------|--------------------------------|
@@ -120,7 +121,7 @@ class NomaSplitEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
         self.decoder = ActionDecoder(scenario)
         self.action_space = self.decoder.space
         self.observation_space = spaces.Box(
-            0.0, 1.0, (scenario.num_users, num_features(scenario)), dtype=np.float32
+            0.0, 1.0, (scenario.num_users * num_features(scenario),), dtype=np.float32
         )
         self._dynamics: CellDynamics | None = None
         self._slot: Slot | None = None

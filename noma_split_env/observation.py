@@ -1,7 +1,9 @@
 """The observation: a function of the slot, so any agent can encode any slot.
 
-Shape ``[K, F]`` float32 in ``[0, 1]``, one row per user, ``F = 2N + 2 + M``
-(N subchannels, M models in the scenario's mix):
+Shape ``[K * F]`` float32 in ``[0, 1]``: user k's features are entries
+``k*F .. k*F + F-1`` (``obs.reshape(K, F)`` gives one row per user), ``F = 2N + 2 + M``
+(N subchannels, M models in the scenario's mix). Flat because that is what every RL
+library takes as it is (Stable-Baselines3 warns on a 2-D Box). Feature columns:
 
 =============  ======================================================================
 columns        feature
@@ -46,7 +48,7 @@ def encode(
     distance_m: np.ndarray,
     model_index: np.ndarray,
 ) -> np.ndarray:
-    """Observation ``[..., K, F]`` from gains ``[..., K, N]``, distances and models ``[..., K]``.
+    """Observation ``[..., K * F]`` from gains ``[..., K, N]``, distances and models ``[..., K]``.
 
     Vectorized over any leading (time) axes.
     """
@@ -57,9 +59,10 @@ def encode(
     work = np.clip((np.log10(table.total_flops) - 8.0) / 4.0, 0.0, 1.0)
     per_model = np.concatenate((work[:, None], np.eye(len(scenario.models))), axis=1)
     distance = (distance_m / scenario.cell_radius_m)[..., None]
-    return np.concatenate((gains, distance, per_model[model_index]), axis=-1).astype(np.float32)
+    features = np.concatenate((gains, distance, per_model[model_index]), axis=-1)
+    return features.reshape(*features.shape[:-2], -1).astype(np.float32)
 
 
 def observe(slot: Slot) -> np.ndarray:
-    """The ``[K, F]`` observation of one slot."""
+    """The ``[K * F]`` observation of one slot."""
     return encode(slot.scenario, slot.ul_gain, slot.dl_gain, slot.distance_m, slot.model_index)

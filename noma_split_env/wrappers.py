@@ -42,23 +42,26 @@ Flat Box view (:class:`FlatBoxAction`)
 --------------------------------------
 Every entry ``a`` is in ``[-1, 1]``.
 
-=====================  ========================================================  =========================
-block                  decoding ``a -> native``                                  encoding (``encode``)
-=====================  ========================================================  =========================
-discrete, ``n`` values ``i = min(floor((a + 1) / 2 * n), n - 1)`` (float64)      bin centre
-                       (``n = L_max+1`` for ``split``, ``N`` for subchannels)    ``(2i + 1) / n - 1``
-continuous             ``x = (a + 1) / 2``, rounded to float32                   ``2x - 1``, to float32
-=====================  ========================================================  =========================
+==========  ===================================================  ==========================
+block       decoding ``a -> native``                             encoding (``encode``)
+==========  ===================================================  ==========================
+discrete    ``i = min(floor((a + 1) / 2 * n), n - 1)``           bin centre
+            (float64; ``n = L_max+1`` for ``split``, ``N``       ``(2i + 1) / n - 1``,
+            for the subchannels)                                 rounded to float32
+continuous  ``x = (a + 1) / 2``, rounded to float32              ``2x - 1``, to float32
+==========  ===================================================  ==========================
 
 The discrete rule cuts ``[-1, 1]`` into ``n`` equal bins, bin ``i`` being
-``[2i/n - 1, 2(i+1)/n - 1)`` and the last one closed at 1 (so ``-1 -> 0`` and
-``1 -> n - 1``). Exactness of ``action(encode(x))`` for a native action ``x``:
+``[2i/n - 1, 2(i+1)/n - 1)`` (up to rounding exactly at an edge) and the last one
+closed at 1 (so ``-1 -> 0`` and ``1 -> n - 1``). Exactness of ``action(encode(x))``
+for a native action ``x``:
 
 * discrete entries: exact (the float32 bin centre is at most ``n 2^-26`` off the middle
   of its bin, far inside it for any ``n`` up to :data:`MAX_BINS`);
-* continuous entries: exact for ``x`` in ``[0.5, 1]`` and for ``x = 0``; otherwise within
-  :data:`FLOAT_TOLERANCE` ``= 2^-24`` (one float32 ulp at 1). The flat vector is
-  float32, and near ``a = -1`` it cannot resolve the finer float32 grid of ``x`` near 0.
+* continuous entries: exact for ``x`` in ``[0.25, 1]`` and for ``x = 0``; otherwise
+  within :data:`FLOAT_TOLERANCE` ``= 2^-26`` (checked over every float32 in
+  ``[0, 1]``). The flat vector is float32 and has step ``2^-24`` near ``a = -1``, too
+  coarse for the finer float32 grid of ``x`` below 0.25.
 
 A flat action with a NaN or an entry outside ``[-1, 1]`` raises ``ValueError`` naming
 the index, its key and user, and the value: NaN is never clipped. SB3 never sends an
@@ -125,9 +128,10 @@ from gymnasium import spaces
 
 __all__ = ["FLOAT_TOLERANCE", "MAX_BINS", "FlatBoxAction", "MultiDiscreteAction"]
 
-FLOAT_TOLERANCE = 2.0**-24
-"""Largest absolute error of a continuous entry through ``FlatBoxAction``'s
-``action(encode(x))`` (one float32 ulp at 1; 0 for ``x`` in ``[0.5, 1]`` and ``x = 0``)."""
+FLOAT_TOLERANCE = 2.0**-26
+"""Largest absolute error of a fraction through ``FlatBoxAction``'s
+``action(encode(x))``: a quarter of a float32 ulp at 1, reached for ``x = 2^-26``; 0 for
+``x`` in ``[0.25, 1]`` and ``x = 0`` (checked over every float32 in ``[0, 1]``)."""
 
 MAX_BINS = 2**20
 """Most values a discrete native entry may take under :class:`FlatBoxAction`; below
@@ -214,7 +218,9 @@ class _Layout:
             if arr.shape != (self.num_users,) or arr.dtype.kind not in (
                 "iu" if discrete else "fiu"
             ):
-                raise ValueError(f"{where}: action[{key!r}]: got {native[key]!r}, allowed: {allowed}")
+                raise ValueError(
+                    f"{where}: action[{key!r}]: got {native[key]!r}, allowed: {allowed}"
+                )
             if discrete:
                 ok = (arr >= 0) & (arr < self.bins[key])
             else:

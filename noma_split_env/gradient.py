@@ -1,0 +1,237 @@
+"""Analytic gradient of the slot cost in the continuous variables, for a fixed discrete choice.
+
+For a fixed split ``s``, uplink and downlink subchannels, the slot cost of
+:func:`noma_split_env.evaluate` is a function of the uplink powers ``p [K]`` [W], the
+downlink powers ``q [K]`` [W] and, when the allocation carries them, the edge shares
+``e [K]``. This module gives its derivative by the chain rule, written in terms of the
+quantities that :func:`~noma_split_env.evaluate` already returns in its
+:class:`~noma_split_env.Outcome` (SINRs, stage times, edge energies and shares), so the
+physics is not derived a second time on the side; only the SIC order
+(:func:`noma_split_env.noma.decoded_before`) and each user's gain on its own
+subchannel are read besides.
+
+Derivation (notation of SPEC sections 4-5; ``Gamma`` = SINR, ``T`` times, ``E``
+energies, all per user ``k``)::
+
+    C      = (1/K) sum_k c_k + mu misses / K
+    c_k    = a_k T_k + b_k E_k,        a_k = lambda / T_ref,k,  b_k = (1 - lambda) / E_ref,k
+    T_up,k = D_k / R_k,   R_k = B' log2(1 + Gamma_k)   (B' = B, or B / m_n under OMA)
+    E_up,k = p_k T_up,k
+
+    dT_up,k / dGamma_k = -T_up,k / ((1 + Gamma_k) ln(1 + Gamma_k))        (B' cancels)
+    h_k := dc_k / dGamma_k = (a_k + b_k p_k) dT_up,k / dGamma_k
+
+    dC/dp_i = (1/K) [ b_i T_up,i + sum_k h_k dGamma_k / dp_i ]
+
+The uplink SINR ``Gamma_k = p_k g_k / I_k`` (``I_k``: interference plus noise, which
+does not depend on ``p_k``) gives, with ``w_kj = 1`` when ``j`` is decoded after
+``k`` (weaker gain, full interference) and ``w_kj = psi`` when ``j`` is decoded before
+(SIC residual)::
+
+    dGamma_k / dp_k = Gamma_k / p_k
+    dGamma_k / dp_j = -w_kj g_j Gamma_k / I_k = -w_kj g_j Gamma_k^2 / (p_k g_k)   (j co-channel)
+
+The downlink (``Gamma_k = q_k g_k / J_k``, ``J_k = g_k (sum_stronger q_j + psi
+sum_weaker q_j) + sigma^2``) is the same with ``q``, ``T_dl = D_out / R_dl``,
+``E_dl = q T_dl`` and ``w'_kj = 1`` when ``j`` is *stronger* than ``k``, ``psi`` when
+weaker::
+
+    dGamma_k / dq_k = Gamma_k / q_k,     dGamma_k / dq_j = -w'_kj Gamma_k^2 / q_k
+
+OMA has no interference (``Gamma_k = p_k g_k m_n / sigma^2``): only the own-power
+terms remain. Edge shares (``T_edge = W_edge / (e F_e phi_e)``,
+``E_edge = kappa_e e^2 F_e^2 W_edge / phi_e``)::
+
+    dC/de_k = (1/K) [ -a_k T_edge,k / e_k + 2 b_k E_edge,k / e_k ]
+
+Non-smooth parts, stated once:
+
+* **Latency cap.** A stage whose time reached ``scenario.latency_cap_s`` is constant in
+  the powers and shares (``T = cap``): its latency derivative is 0; the energy of a
+  capped upload is ``p cap``, whose derivative ``b cap`` remains.
+* **Deadlines.** The miss term ``mu misses / K`` is piecewise constant: its gradient
+  is zero wherever it exists. Solvers see a deadline only through the cost values of
+  their line search.
+* **Users that do not offload** (``s_k = L_k``) send and receive nothing: every
+  derivative in their own variables is 0, and they interfere with nobody.
+
+The SIC order depends on the gains only, never on the powers, so the cost is smooth in
+``(p, q, e)`` away from the cap boundary (the rank changes only with the discrete
+subchannel choice). Equal edge shares (``edge_share=None``) are a function of the
+splits alone: no edge gradient then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from noma_split_env.evaluate import Outcome, evaluate
+from noma_split_env.noma import decoded_before
+from noma_split_env.slot import Allocation, Slot
+
+__all__ = ["CostGradient", "cost_gradient", "gradient_kernel"]
+
+
+@dataclass(frozen=True, eq=False)
+class CostGradient:
+    """Derivative of the slot cost; arrays are ``[K]``.
+
+    Attributes:
+        ul_power: ``dC/dp_k`` [1/W].
+        dl_power: ``dC/dq_k`` [1/W].
+        edge_share: ``dC/de_k`` (dimensionless), or None when the allocation uses equal
+            shares (``edge_share=None``).
+        outcome: The :class:`~noma_split_env.Outcome` the gradient was computed from.
+    """
+
+    ul_power: np.ndarray
+    dl_power: np.ndarray
+    edge_share: np.ndarray | None
+    outcome: Outcome
+
+
+def cost_gradient(
+    slot: Slot, allocation: Allocation, outcome: Outcome | None = None
+) -> CostGradient:
+    """The gradient of ``evaluate(slot, allocation).cost`` in the continuous variables.
+
+    Args:
+        slot: The channel and task realization.
+        allocation: The point; its discrete part (split, subchannels) stays fixed.
+        outcome: ``evaluate(slot, allocation)`` if the caller already has it.
+    """
+    if outcome is None:
+        outcome = evaluate(slot, allocation)
+    sc = slot.scenario
+    a = allocation
+    with_share = a.edge_share is not None
+    gp, gq, ge = gradient_kernel(
+        np.asarray(a.split, dtype=np.int64),
+        np.asarray(a.ul_subchannel, dtype=np.int64),
+        np.asarray(a.dl_subchannel, dtype=np.int64),
+        np.asarray(a.ul_power, dtype=np.float64),
+        np.asarray(a.dl_power, dtype=np.float64),
+        slot.ul_gain,
+        slot.dl_gain,
+        slot.num_layers,
+        slot.t_ref,
+        slot.e_ref,
+        outcome.t_up,
+        outcome.t_dl,
+        outcome.t_edge,
+        outcome.e_edge,
+        outcome.ul_sinr,
+        outcome.dl_sinr,
+        outcome.edge_share,
+        with_share,
+        sc.access == "oma",
+        sc.sic_residual,
+        sc.latency_weight,
+        sc.latency_cap_s,
+    )
+    return CostGradient(gp, gq, ge if with_share else None, outcome)
+
+
+_CAPPED = 1.0 - 1e-9
+"""A stage within this factor of the cap counts as capped (``capped_time`` returns
+``amount / (amount / cap)``, which may round one ulp below ``cap``)."""
+
+
+@njit(cache=True)
+def _own_and_cross(
+    deriv: np.ndarray,
+    power: np.ndarray,
+    t_stage: np.ndarray,
+    sinr: np.ndarray,
+    gain: np.ndarray,
+    sub: np.ndarray,
+    active: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    cap: float,
+    psi: float,
+    oma: bool,
+    uplink: bool,
+) -> None:
+    """Add ``sum_k h_k dGamma_k/dx_i + b_i T_i`` into ``deriv`` (one link, un-averaged)."""
+    k_users = power.shape[0]
+    for k in range(k_users):
+        deriv[k] += b[k] * t_stage[k]  # d(x_k T_k)/dx_k at fixed T_k
+        g = sinr[k]
+        if not active[k] or t_stage[k] <= 0.0 or t_stage[k] >= cap * _CAPPED or g <= 0.0:
+            continue  # nothing sent, or capped: no latency derivative
+        h = -(a[k] + b[k] * power[k]) * t_stage[k] / ((1.0 + g) * np.log1p(g))
+        deriv[k] += h * g / power[k]
+        if oma:
+            continue
+        for j in range(k_users):
+            if j == k or not active[j] or sub[j] != sub[k]:
+                continue
+            j_first = decoded_before(gain, j, k)
+            if uplink:
+                # weaker users (decoded after k) interfere fully, stronger ones by psi
+                w = psi if j_first else 1.0
+                deriv[j] -= h * w * gain[j] * g * g / (power[k] * gain[k])
+            else:
+                # stronger users' signals interfere, weaker ones are removed up to psi
+                w = 1.0 if j_first else psi
+                deriv[j] -= h * w * g * g / power[k]
+
+
+@njit(cache=True)
+def gradient_kernel(
+    split: np.ndarray,
+    ul_sub: np.ndarray,
+    dl_sub: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    ul_gain: np.ndarray,
+    dl_gain: np.ndarray,
+    num_layers: np.ndarray,
+    t_ref: np.ndarray,
+    e_ref: np.ndarray,
+    t_up: np.ndarray,
+    t_dl: np.ndarray,
+    t_edge: np.ndarray,
+    e_edge: np.ndarray,
+    ul_sinr: np.ndarray,
+    dl_sinr: np.ndarray,
+    share: np.ndarray,
+    with_share: bool,
+    oma: bool,
+    psi: float,
+    lam: float,
+    cap: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(dC/dp, dC/dq, dC/de)``, each ``[K]``, from an outcome's parts (module docstring).
+
+    ``t_up`` .. ``share`` are the rows of the :class:`~noma_split_env.Outcome` of the
+    point; ``dC/de`` is zeros when ``with_share`` is False (equal shares).
+    """
+    k_users = split.shape[0]
+    active = split < num_layers
+    a = lam / t_ref
+    b = (1.0 - lam) / e_ref
+    g_ul = np.empty(k_users)
+    g_dl = np.empty(k_users)
+    for k in range(k_users):
+        g_ul[k] = ul_gain[k, ul_sub[k]]
+        g_dl[k] = dl_gain[k, dl_sub[k]]
+    gp = np.zeros(k_users)
+    gq = np.zeros(k_users)
+    ge = np.zeros(k_users)
+    _own_and_cross(gp, p, t_up, ul_sinr, g_ul, ul_sub, active, a, b, cap, psi, oma, True)
+    _own_and_cross(gq, q, t_dl, dl_sinr, g_dl, dl_sub, active, a, b, cap, psi, oma, False)
+    if with_share:
+        for k in range(k_users):
+            e = share[k]
+            if not active[k] or e <= 0.0:
+                continue  # no work on the edge, or capped at zero share
+            if t_edge[k] < cap * _CAPPED:
+                ge[k] -= a[k] * t_edge[k] / e
+            ge[k] += 2.0 * b[k] * e_edge[k] / e
+    inv_k = 1.0 / k_users
+    return gp * inv_k, gq * inv_k, ge * inv_k
