@@ -10,7 +10,7 @@ line::
 
     class MySolver(BaseAgent):
         name = "my-solver"
-        def act(self, slot): ...
+        def _act(self, slot): ...
 
     register("my-solver", MySolver)
 
@@ -19,6 +19,10 @@ Third-party packages register through the entry-point group ``noma_split.agents`
 
     [project.entry-points."noma_split.agents"]
     my-solver = "my_package.solver:MySolver"
+
+Entry points are listed by :func:`available` without being imported, and loaded by
+:func:`make` on first use, so a broken plugin breaks only itself. A name registered
+with :func:`register` takes precedence over an entry point of the same name.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Protocol, runtime_checkable
 
 from noma_split_env import Allocation, Slot
@@ -77,7 +81,8 @@ class Agent(Protocol):
 class BaseAgent:
     """Convenience base: timing of :meth:`act` and a no-op :meth:`reset`.
 
-    Subclasses implement :meth:`_act`; :meth:`act` times it into ``stats``.
+    Subclasses implement :meth:`_act`; :meth:`act` starts fresh ``stats``, calls it
+    and times it into ``stats.wall_time_s`` (``_act`` may fill the other fields).
     """
 
     name = "base"
@@ -89,6 +94,7 @@ class BaseAgent:
         """Start a new episode; stateless agents ignore it."""
 
     def act(self, slot: Slot) -> Allocation:
+        """The allocation for ``slot``, with the call's statistics in ``stats``."""
         self.stats = AgentStats()
         start = time.perf_counter()
         allocation = self._act(slot)
@@ -96,7 +102,7 @@ class BaseAgent:
         return allocation
 
     def _act(self, slot: Slot) -> Allocation:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement _act(slot)")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
@@ -106,27 +112,54 @@ _REGISTRY: dict[str, Callable[..., Agent]] = {}
 
 
 def register(name: str, factory: Callable[..., Agent]) -> None:
-    """Register ``factory`` (a class or function returning an Agent) under ``name``."""
+    """Register ``factory`` (a class or function returning an Agent) under ``name``.
+
+    Registering a name again replaces the earlier factory (so modules can be reloaded).
+    """
     if not name or not isinstance(name, str):
         raise ValueError(f"agents.register: got name {name!r}, allowed: a non-empty string")
+    if not callable(factory):
+        raise ValueError(
+            f"agents.register: got factory {factory!r} for {name!r}, allowed: a class or "
+            "function that returns an Agent"
+        )
     _REGISTRY[name] = factory
 
 
-def _load_entry_points() -> None:
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name not in _REGISTRY:
-            _REGISTRY[ep.name] = ep.load()
+def _entry_points() -> dict[str, EntryPoint]:
+    """The installed plugins of :data:`ENTRY_POINT_GROUP`, by name (not imported)."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def available() -> tuple[str, ...]:
-    """Names of every registered agent, built-in and from entry points."""
-    _load_entry_points()
-    return tuple(sorted(_REGISTRY))
+    """Names of every registered agent, built-in and from entry points, sorted."""
+    return tuple(sorted(set(_REGISTRY) | set(_entry_points())))
+
+
+def _factory(name: str) -> Callable[..., Agent]:
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    plugin = _entry_points().get(name) if isinstance(name, str) else None
+    if plugin is None:
+        raise ValueError(
+            f"agents.make: unknown agent {name!r}; available: {', '.join(available())}"
+        )
+    try:
+        factory = plugin.load()
+    except Exception as exc:
+        raise ValueError(
+            f"agents.make: the entry point {name} = {plugin.value!r} of group "
+            f"{ENTRY_POINT_GROUP!r} failed to load: {exc!r}"
+        ) from exc
+    register(name, factory)
+    return factory
 
 
 def make(name: str, **kwargs: Any) -> Agent:
-    """Build the agent registered as ``name`` with ``kwargs``."""
-    names = available()
-    if name not in _REGISTRY:
-        raise ValueError(f"agents.make: unknown agent {name!r}; available: {', '.join(names)}")
-    return _REGISTRY[name](**kwargs)
+    """Build the agent registered as ``name`` with ``kwargs``.
+
+    >>> import agents
+    >>> agents.make("all-local")
+    AllLocal(name='all-local')
+    """
+    return _factory(name)(**kwargs)

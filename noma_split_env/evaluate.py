@@ -193,8 +193,9 @@ def _evaluate_kernel(
     device_energy = e_local + e_up
     edge_energy = e_edge + e_dl
     energy = device_energy + edge_energy
-    latency_cost = lam * latency / t_ref
-    energy_cost = (1.0 - lam) * energy / e_ref
+    # ratios first: all-local (latency == t_ref, energy == e_ref) then costs exactly 1
+    latency_cost = lam * (latency / t_ref)
+    energy_cost = (1.0 - lam) * (energy / e_ref)
     parts = np.vstack((
         latency_cost + energy_cost, latency, energy, device_energy, edge_energy,
         t_local, t_up, t_edge, t_dl, e_local, e_up, e_edge, e_dl,

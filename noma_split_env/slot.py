@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from noma_split_env.channel import distance_for_pathloss_db
 from noma_split_env.profiles import DnnProfile
@@ -229,38 +230,35 @@ class Allocation:
     def check(self, slot: Slot) -> None:
         """Raise ``ValueError`` naming the field if any entry is outside its domain."""
         sc = slot.scenario
-        k, n = sc.num_users, sc.num_subchannels
-        split = _int_field("split", self.split, k)
-        if np.any(split < 0) or np.any(split > slot.num_layers):
-            raise ValueError(
-                f"Allocation.split: got {split.tolist()}, allowed: 0..L_k per user with "
-                f"L = {slot.num_layers.tolist()}"
-            )
-        for name in ("ul_subchannel", "dl_subchannel"):
-            sub = _int_field(name, getattr(self, name), k)
-            if np.any(sub < 0) or np.any(sub >= n):
-                raise ValueError(
-                    f"Allocation.{name}: got {sub.tolist()}, allowed: integers in 0..{n - 1}"
-                )
-        tol = 1e-9
-        p = _float_field("ul_power", self.ul_power, k)
-        if np.any(p < 0) or np.any(p > sc.user_max_power_w * (1 + tol)):
-            raise ValueError(
-                f"Allocation.ul_power: got {p.tolist()}, allowed: [0, {sc.user_max_power_w}] W"
-            )
-        q = _float_field("dl_power", self.dl_power, k)
-        if np.any(q < 0) or q.sum() > sc.bs_max_power_w * (1 + tol):
-            raise ValueError(
-                f"Allocation.dl_power: got {q.tolist()} (sum {q.sum():.6g}), allowed: "
-                f">= 0 W each with sum <= {sc.bs_max_power_w} W"
-            )
-        if self.edge_share is not None:
-            e = _float_field("edge_share", self.edge_share, k)
-            if np.any(e < 0) or e.sum() > 1 + tol:
-                raise ValueError(
-                    f"Allocation.edge_share: got {e.tolist()} (sum {e.sum():.6g}), "
-                    "allowed: >= 0 each with sum <= 1, or None for equal shares"
-                )
+        k = sc.num_users
+        arrays = [
+            _typed(name, getattr(self, name), k, integer=name in _INT_FIELDS)
+            for name in _FIELDS
+        ]
+        has_share = self.edge_share is not None
+        share = _typed("edge_share", self.edge_share, k, integer=False) if has_share else _NONE
+        bad = _domain_violation(
+            *arrays,
+            share,
+            slot.num_layers,
+            sc.num_subchannels,
+            sc.user_max_power_w * (1 + _TOLERANCE),
+            sc.bs_max_power_w * (1 + _TOLERANCE),
+            1 + _TOLERANCE,
+        )
+        if bad >= 0:
+            name = (*_FIELDS, "edge_share")[bad]
+            allowed = {
+                "split": f"integers 0..L_k per user with L = {slot.num_layers.tolist()}",
+                "ul_subchannel": f"integers in 0..{sc.num_subchannels - 1}",
+                "dl_subchannel": f"integers in 0..{sc.num_subchannels - 1}",
+                "ul_power": f"finite powers in [0, {sc.user_max_power_w}] W",
+                "dl_power": f"finite powers >= 0 W with sum <= {sc.bs_max_power_w} W",
+                "edge_share": "finite shares >= 0 with sum <= 1, or None for equal shares",
+            }[name]
+            value = np.asarray(getattr(self, name))
+            total = f" (sum {value.sum():.6g})" if name in ("dl_power", "edge_share") else ""
+            raise ValueError(f"Allocation.{name}: got {value.tolist()}{total}, allowed: {allowed}")
 
     @classmethod
     def all_local(cls, slot: Slot) -> Allocation:
@@ -276,20 +274,54 @@ class Allocation:
         )
 
 
-def _int_field(name: str, value: object, k: int) -> np.ndarray:
-    arr = np.asarray(value)
-    if arr.shape != (k,) or not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"Allocation.{name}: got {value!r}, allowed: shape ({k},) of integers")
-    return arr.astype(np.int64)
+_FIELDS = ("split", "ul_subchannel", "dl_subchannel", "ul_power", "dl_power")
+_INT_FIELDS = frozenset(("split", "ul_subchannel", "dl_subchannel"))
+_TOLERANCE = 1e-9
+"""Relative slack on the power and share budgets, for sums rounded in floating point."""
+_NONE = np.zeros(0)
 
 
-def _float_field(name: str, value: object, k: int) -> np.ndarray:
+def _typed(name: str, value: object, k: int, *, integer: bool) -> np.ndarray:
+    """``value`` as an int64 or float64 array of shape ``(k,)``, or ``ValueError``."""
     arr = np.asarray(value)
-    if arr.shape != (k,) or not (
-        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-    ):
-        raise ValueError(f"Allocation.{name}: got {value!r}, allowed: shape ({k},) of numbers")
-    arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"Allocation.{name}: got {arr.tolist()}, allowed: finite numbers")
-    return arr
+    if arr.shape != (k,) or arr.dtype.kind not in ("iu" if integer else "fiu"):
+        kind = "integers" if integer else "numbers"
+        raise ValueError(f"Allocation.{name}: got {value!r}, allowed: shape ({k},) of {kind}")
+    return arr.astype(np.int64 if integer else np.float64, copy=False)
+
+
+@njit(cache=True)
+def _domain_violation(
+    split: np.ndarray,
+    ul_sub: np.ndarray,
+    dl_sub: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    share: np.ndarray,
+    num_layers: np.ndarray,
+    num_subchannels: int,
+    p_max: float,
+    q_total: float,
+    share_total: float,
+) -> int:
+    """Index in ``(*_FIELDS, "edge_share")`` of the first field out of its domain, or -1.
+
+    NaN fails every comparison, so it is out of every domain; so is an infinity.
+    """
+    for k in range(split.shape[0]):
+        if not 0 <= split[k] <= num_layers[k]:
+            return 0
+    for k in range(split.shape[0]):
+        if not 0 <= ul_sub[k] < num_subchannels:
+            return 1
+    for k in range(split.shape[0]):
+        if not 0 <= dl_sub[k] < num_subchannels:
+            return 2
+    for k in range(split.shape[0]):
+        if not 0.0 <= p[k] <= p_max:
+            return 3
+    if not (np.all(q >= 0.0) and q.sum() <= q_total):
+        return 4
+    if share.shape[0] and not (np.all(share >= 0.0) and share.sum() <= share_total):
+        return 5
+    return -1
