@@ -248,7 +248,9 @@ def evaluate(slot: Slot, allocation: Allocation, *, check: bool = True) -> Outco
         num_misses = int(miss.sum())
     miss_term = sc.miss_penalty * num_misses / k
     return Outcome(
-        latency_term + energy_term + miss_term,
+        # the mean of per-user costs (not latency_term + energy_term): all-local users
+        # cost exactly 1 each, so an all-local slot costs exactly 1.0 for any lambda
+        float(parts[0].mean()) + miss_term,
         latency_term,
         energy_term,
         miss_term,

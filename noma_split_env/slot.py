@@ -232,8 +232,7 @@ class Allocation:
         sc = slot.scenario
         k = sc.num_users
         arrays = [
-            _typed(name, getattr(self, name), k, integer=name in _INT_FIELDS)
-            for name in _FIELDS
+            _typed(name, getattr(self, name), k, integer=name in _INT_FIELDS) for name in _FIELDS
         ]
         has_share = self.edge_share is not None
         share = _typed("edge_share", self.edge_share, k, integer=False) if has_share else _NONE

@@ -29,7 +29,12 @@ from agents.heuristics import (
 from noma_split_env import Allocation, NomaSplitEnv, Scenario, Slot, evaluate
 
 HEURISTICS = ("all-local", "all-edge", "random", "greedy")
-ALL_AGENTS = tuple(dict.fromkeys((*HEURISTICS, *agents.available())))
+NEEDS_TRAINED_MODEL = {"sb3"}
+"""Agents that act only with a trained model (``path=``): tests/test_sb3_agent.py
+trains one and checks its allocations."""
+ALL_AGENTS = tuple(
+    n for n in dict.fromkeys((*HEURISTICS, *agents.available())) if n not in NEEDS_TRAINED_MODEL
+)
 MODELS = ("alexnet", "resnet18", "mobilenet_v2")
 ANY_WEIGHT = st.floats(0.0, 1.0)
 AGENT_KWARGS = {"exhaustive": {"max_combinations": 200}}

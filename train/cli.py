@@ -1,25 +1,42 @@
 """``noma-split``: the project's command line.
 
     noma-split rollout [--scenario default] [--agent all-local] [--steps 10] [--seed 0]
+    noma-split train   [--algo ppo] [--scenario default] [--timesteps N] [--seed 0]
+                       [--config my.yaml] [--resume RUN_DIR]
+    noma-split compare [--scenario default] [--seeds 10] [--steps 50] [--run RUN_DIR]
 
 Each subcommand is argument parsing and wiring only; the logic lives in importable
 modules of :mod:`train` and :mod:`agents`. Errors are one line on stderr with a
-non-zero exit code.
+non-zero exit code (2 for bad input, 130 for Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
+import time
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 import agents
 from noma_split_env import PRESETS
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
+
+ALGOS = ("a2c", "ppo", "sac", "td3")
+"""Algorithms of ``train`` (see :data:`train.config.ALGORITHMS`)."""
 
 
-def _rollout(args: argparse.Namespace) -> None:
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: ``noma-split <cmd>: error: ...``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+# --------------------------------------------------------------------------- rollout
+def _rollout(args: argparse.Namespace) -> int:
     from train.rollout import rollout
 
     print(
@@ -37,8 +54,93 @@ def _rollout(args: argparse.Namespace) -> None:
             f"{r.edge_energy_j:>10.4f} {r.offloading:>8d} {r.misses:>7d}"
         )
     print(f"mean cost over {len(costs)} slots: {sum(costs) / len(costs):.4f} (all-local = 1)")
+    return 0
 
 
+# --------------------------------------------------------------------------- train
+def _train(args: argparse.Namespace) -> int:
+    from train.config import load_config
+    from train.training import resume, train
+
+    if args.resume:
+        given = [f for f in ("algo", "scenario", "seed", "config", "n_envs") if getattr(args, f)]
+        if given:
+            flags = ", ".join("--" + f.replace("_", "-") for f in given)
+            raise ValueError(
+                f"--resume continues a run with its own config.yaml; drop {flags} "
+                "(only --timesteps may change)"
+            )
+        print(f"NomaSplit train: resuming {args.resume}")
+        result = resume(args.resume, args.timesteps, progress_bar=args.progress_bar)
+    else:
+        config = load_config(
+            args.algo,
+            path=args.config,
+            overrides={
+                "scenario": args.scenario,
+                "timesteps": args.timesteps,
+                "seed": args.seed,
+                "n_envs": args.n_envs,
+            },
+        )
+        print(
+            f"NomaSplit train: algo={config.algo} scenario={config.scenario} "
+            f"timesteps={config.timesteps} seed={config.seed} view={config.action_view}"
+        )
+        result = train(config, args.runs_dir, progress_bar=args.progress_bar)
+    if result.interrupted:
+        print(
+            f"\ninterrupted at step {result.timesteps}: checkpoint saved to {result.model_path}\n"
+            f"resume with: noma-split train --resume {result.run_dir}",
+            file=sys.stderr,
+        )
+        return 130
+    curve = result.curve
+    last = f", evaluation cost {curve[-1]['cost_mean']:.4f} per slot" if curve else ""
+    print(f"trained {result.timesteps} steps in {result.wall_time_s:.0f} s{last}")
+    print(f"run folder: {result.run_dir}")
+    print("  model.zip, vecnormalize.pkl, config.yaml, learning_curve.csv/.png, tb/ (TensorBoard)")
+    print(f"compare it: noma-split compare --run {result.run_dir}")
+    return 0
+
+
+# --------------------------------------------------------------------------- compare
+def _compare(args: argparse.Namespace) -> int:
+    from train.compare import DEFAULT_AGENTS, CompareConfig, compare
+
+    start = time.perf_counter()
+    config = CompareConfig(
+        scenario=args.scenario,
+        seeds=tuple(range(args.seeds)),
+        steps=args.steps,
+        agents=tuple(args.agents) if args.agents is not None else DEFAULT_AGENTS,
+        runs=tuple(args.run or ()),
+        algo=args.algo,
+        timesteps=args.timesteps if args.timesteps is not None else CompareConfig.timesteps,
+        train_seed=args.train_seed,
+        train_config=args.config,
+        lambdas=tuple(args.lambdas),
+        sweep_steps=args.sweep_steps,
+        out=args.out,
+    )
+    command = "noma-split " + " ".join(shlex.quote(a) for a in args.argv)
+    try:
+        result = compare(config, progress_bar=args.progress_bar, command=command.strip())
+    except KeyboardInterrupt as stop:
+        print(f"\nnoma-split compare: interrupted; {stop}".rstrip("; "), file=sys.stderr)
+        return 130
+    print()
+    print(
+        f"NomaSplit comparison: scenario={config.scenario}, {len(config.seeds)} seeds x "
+        f"{config.steps} slots (95% CI over episodes)"
+    )
+    print(result.table)
+    print(f"\nresults: {result.out_dir} (summary.md, records.csv/json, *.png)")
+    print(f"wall time: {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+# --------------------------------------------------------------------------- parsing
 def _choice(name: str, choices: Sequence[str]) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if value not in choices:
@@ -50,36 +152,110 @@ def _choice(name: str, choices: Sequence[str]) -> Callable[[str], str]:
     return parse
 
 
-def _positive_int(value: str) -> int:
+def _int_at_least(low: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}") from None
+        if number < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {number}")
+        return number
+
+    return parse
+
+
+_positive_int = _int_at_least(1)
+
+
+def _lambdas(value: str) -> list[float]:
     try:
-        number = int(value)
+        out = [float(x) for x in value.split(",") if x.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
-    return number
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers in [0, 1], got {value!r}"
+        ) from None
+    if any(not 0 <= x <= 1 for x in out):
+        raise argparse.ArgumentTypeError(f"latency weights must be in [0, 1], got {value!r}")
+    return out
+
+
+def _agents() -> list[str]:
+    return [a for a in agents.available() if a != "sb3"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="noma-split", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="noma-split", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    scenario = _choice("scenario", list(PRESETS))
+
     roll = sub.add_parser("rollout", help="run an agent for a few slots and print them")
-    roll.add_argument("--scenario", type=_choice("scenario", list(PRESETS)), default="default")
-    roll.add_argument("--agent", type=_choice("agent", agents.available()), default="all-local")
+    roll.add_argument("--scenario", type=scenario, default="default")
+    roll.add_argument("--agent", type=_choice("agent", _agents()), default="all-local")
     roll.add_argument("--steps", type=_positive_int, default=10)
     roll.add_argument("--seed", type=int, default=0)
-    roll.set_defaults(run=_rollout)
+    roll.set_defaults(handler=_rollout)
+
+    tr = sub.add_parser(
+        "train",
+        help="train an RL policy (PPO, A2C, SAC, TD3) into runs/<scenario>__<algo>__<seed>__<time>",
+        description="Train an SB3 policy. Settings: train/configs/<algo>.yaml, then --config, "
+        "then these flags.",
+    )
+    tr.add_argument("--algo", type=_choice("algorithm", ALGOS), help="default: ppo")
+    tr.add_argument("--scenario", type=scenario, help="scenario preset (default: the config's)")
+    tr.add_argument("--timesteps", type=_positive_int, help="training steps (slots) in total")
+    tr.add_argument("--seed", type=_int_at_least(0), help="seed of everything (default 0)")
+    tr.add_argument("--n-envs", type=_positive_int, help="parallel envs (default: the config's)")
+    tr.add_argument("--config", help="YAML config (a copy of train/configs/<algo>.yaml)")
+    tr.add_argument("--runs-dir", default="runs", help="parent of the run folder (default runs)")
+    tr.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    tr.add_argument(
+        "--no-progress-bar", dest="progress_bar", action="store_false", help="no progress bar"
+    )
+    tr.set_defaults(handler=_train)
+
+    cmp_ = sub.add_parser(
+        "compare",
+        help="compare Li-GD, GD, the heuristics and RL on the same seeds; write results/",
+        description="Compare agents on the same slots; trains a PPO first unless --run is given.",
+    )
+    cmp_.add_argument("--scenario", type=scenario, default="default")
+    cmp_.add_argument("--seeds", type=_positive_int, default=10, help="episodes: seeds 0..N-1")
+    cmp_.add_argument("--steps", type=_positive_int, default=50, help="slots per episode")
+    cmp_.add_argument(
+        "--agents", nargs="+", type=_choice("agent", _agents()), help="model-based agents"
+    )
+    cmp_.add_argument(
+        "--run", action="append", metavar="RUN_DIR", help="trained RL run (repeatable)"
+    )
+    cmp_.add_argument(
+        "--algo", type=_choice("algorithm", ALGOS), default="ppo", help="trained without --run"
+    )
+    cmp_.add_argument("--timesteps", type=_positive_int, help="training budget without --run")
+    cmp_.add_argument("--train-seed", type=_int_at_least(0), default=0)
+    cmp_.add_argument("--config", help="YAML config of the training without --run")
+    cmp_.add_argument(
+        "--lambdas", type=_lambdas, default=[0.0, 0.25, 0.5, 0.75, 1.0], help="e.g. 0,0.5,1"
+    )
+    cmp_.add_argument("--sweep-steps", type=_positive_int, default=20, help="slots per seed")
+    cmp_.add_argument("--out", help="results folder (default results/<scenario>__<time>)")
+    cmp_.add_argument(
+        "--no-progress-bar", dest="progress_bar", action="store_false", help="no progress bar"
+    )
+    cmp_.set_defaults(handler=_compare)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
-        args.run(args)
+        return args.handler(args)
     except (ValueError, FileNotFoundError) as error:
-        print(f"noma-split: error: {error}", file=sys.stderr)
+        print(f"noma-split {args.command}: error: {error}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

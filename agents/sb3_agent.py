@@ -1,0 +1,170 @@
+"""A trained Stable-Baselines3 policy as an agent: ``agents.make("sb3", path=RUN_DIR)``.
+
+The agent maps a :class:`~noma_split_env.Slot` to an
+:class:`~noma_split_env.Allocation` exactly as the policy acted in training:
+
+1. observation ``noma_split_env.observe(slot)`` (the env's observation of that slot);
+2. the run's saved observation normalization (``VecNormalize`` statistics, applied
+   without updating them), when the run normalized observations;
+3. ``model.predict(obs, deterministic=True)``;
+4. the run's action view (``MultiDiscreteAction`` or ``FlatBoxAction``, from its
+   ``config.yaml``) turns the prediction into the native ``Dict`` action
+   (``wrapper.action``), and the scenario's
+   :class:`~noma_split_env.actions.ActionDecoder` into the allocation.
+
+``path`` is a run folder written by ``noma-split train`` (its ``model.zip``), that
+folder's ``model.zip``, or one of its checkpoints ``checkpoints/model_<N>_steps.zip``
+(with the normalization statistics saved next to it). The slot's scenario must have
+the run's shapes (users, subchannels, model mix); its other parameters may differ
+(the policy then acts as trained, e.g. for another latency weight).
+
+Torch and SB3 are imported only when an agent is built, so importing :mod:`agents`
+stays light.
+"""
+
+from __future__ import annotations
+
+import pickle
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.base import BaseAgent, register
+from noma_split_env import Allocation, NomaSplitEnv, Slot, observe
+from noma_split_env.actions import ActionDecoder
+
+__all__ = ["SB3Agent", "resolve_run"]
+
+_HINT = "expected a run folder written by `noma-split train`, its model.zip or a checkpoint"
+
+
+def resolve_run(path: str | PathLike[str]) -> tuple[Path, Path, Path | None]:
+    """``(run folder, model file, normalization file or None)`` for ``path``.
+
+    Raises:
+        FileNotFoundError: ``path`` (or the run's ``config.yaml``) does not exist.
+    """
+    path = Path(path)
+    if path.is_dir():
+        run_dir, model = path, path / "model.zip"
+        norm = run_dir / "vecnormalize.pkl"
+    else:
+        model = path
+        run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+        if path.parent.name == "checkpoints" and path.name.startswith("model_"):
+            tag = path.name.removeprefix("model_").removesuffix(".zip")
+            norm = path.parent / f"model_vecnormalize_{tag}.pkl"
+        else:
+            norm = run_dir / "vecnormalize.pkl"
+    if not model.is_file():
+        raise FileNotFoundError(f"sb3 agent: model file {str(model)!r} does not exist; {_HINT}")
+    if not (run_dir / "config.yaml").is_file():
+        raise FileNotFoundError(
+            f"sb3 agent: no config.yaml in {str(run_dir)!r} next to the model; {_HINT}"
+        )
+    return run_dir, model, norm if norm.is_file() else None
+
+
+class SB3Agent(BaseAgent):
+    """A trained SB3 policy acting on slots (deterministic).
+
+    Args:
+        path: Run folder, its ``model.zip`` or a checkpoint (see the module docstring).
+
+    Attributes:
+        run_dir: The run folder.
+        config: The run's :class:`~train.config.TrainConfig`.
+        model: The loaded SB3 model.
+        algo: ``"ppo"``, ``"a2c"``, ``"sac"`` or ``"td3"``.
+    """
+
+    name = "sb3"
+
+    def __init__(self, path: str | PathLike[str] | None = None) -> None:
+        super().__init__()
+        if path is None:
+            raise ValueError(
+                "agents.make('sb3'): missing path; pass path=RUN_DIR (a folder written by "
+                "`noma-split train`) or path=RUN_DIR/model.zip"
+            )
+        from train.config import algorithm_class, load_config
+
+        self.run_dir, model_path, norm_path = resolve_run(path)
+        self.config = load_config(path=self.run_dir / "config.yaml")
+        self.algo = self.config.algo
+        try:
+            self.model = algorithm_class(self.algo).load(model_path, device="cpu")
+        except Exception as exc:  # zip, pickle, torch or SB3 errors: one message
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise ValueError(
+                f"sb3 agent: cannot load {self.algo} model {str(model_path)!r}: {reason}; {_HINT}"
+            ) from None
+        self._obs_shape = tuple(self.model.observation_space.shape)
+        self._normalizer = self._load_normalizer(norm_path)
+        scenario = self.config.make_scenario()
+        from train.training import view_wrapper
+
+        self._view = view_wrapper(self.config)(NomaSplitEnv(scenario))
+        self._box = self.config.action_view == "box"
+        self._decoders: dict[int, tuple[Any, ActionDecoder]] = {}
+
+    def _load_normalizer(self, path: Path | None) -> Any:
+        if not self.config.normalize_obs:
+            return None
+        if path is None:
+            raise FileNotFoundError(
+                f"sb3 agent: the run {str(self.run_dir)!r} normalizes observations but has no "
+                "vecnormalize.pkl; it was not saved completely"
+            )
+        try:
+            with path.open("rb") as f:
+                normalizer = pickle.load(f)  # a VecNormalize without its venv
+            normalizer.training = False
+            normalizer.normalize_obs(np.zeros(self._obs_shape, dtype=np.float32))
+        except Exception as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise ValueError(
+                f"sb3 agent: cannot read normalization statistics {str(path)!r}: {reason}"
+            ) from None
+        return normalizer
+
+    def _decoder(self, slot: Slot) -> ActionDecoder:
+        key = id(slot.scenario)
+        hit = self._decoders.get(key)
+        if hit is None or hit[0] is not slot.scenario:
+            hit = (slot.scenario, ActionDecoder(slot.scenario))
+            self._decoders = {key: hit}
+        return hit[1]
+
+    def observation(self, slot: Slot) -> np.ndarray:
+        """The (normalized) observation the policy sees for ``slot``."""
+        obs = observe(slot)
+        if obs.shape != self._obs_shape:
+            sc = slot.scenario
+            raise ValueError(
+                f"sb3 agent: the slot's observation has shape {obs.shape} (K={sc.num_users}, "
+                f"N={sc.num_subchannels}, {len(sc.models)} models), allowed: {self._obs_shape}, "
+                f"the shape of the run's scenario {self.config.scenario!r}"
+            )
+        if self._normalizer is not None:
+            obs = self._normalizer.normalize_obs(obs)
+        return obs
+
+    def predict(self, slot: Slot) -> np.ndarray:
+        """The policy's raw action (in its SB3 view) for ``slot``."""
+        action, _ = self.model.predict(self.observation(slot), deterministic=True)
+        if self._box:  # SAC/TD3 squash with tanh; keep float rounding inside the box
+            action = np.clip(action, -1.0, 1.0)
+        return action
+
+    def _act(self, slot: Slot) -> Allocation:
+        native = self._view.action(self.predict(slot))
+        return self._decoder(slot).decode(native, slot)
+
+    def __repr__(self) -> str:
+        return f"SB3Agent(algo={self.algo!r}, run_dir={str(self.run_dir)!r})"
+
+
+register("sb3", SB3Agent)

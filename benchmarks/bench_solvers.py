@@ -1,0 +1,147 @@
+"""Li-GD against the exhaustive optimum and against cold-started GD; decision times.
+
+    python benchmarks/bench_solvers.py [--quick] [--presets tiny,default,dense,massive]
+                                       [--seed 0]
+
+Slots: slot ``i`` of a preset is the first slot of an episode reset with seed
+``seed + i`` (independent user drops, fading and tasks). Every agent is warmed up on
+a ``tiny`` slot first (numba cache load), then decides each slot once; times are the
+agents' own ``stats.wall_time_s``. The machine may be shared: times are medians.
+
+Sections and targets (issue 3):
+
+1. Li-GD's cost gap to the exhaustive optimum on ``tiny`` slots (200): median <= 1%,
+   95th percentile <= 5%.
+2. Li-GD vs GD (the same search with cold-started descents) on ``tiny`` (200) and
+   ``default`` (50): >= 5x fewer gradient iterations at equal or better mean cost;
+   the wall-time ratio.
+3. Li-GD's median decision time per slot on each preset of ``--presets`` (tiny 200,
+   default 50, dense 10, massive 2 slots): <= 50 ms on ``default``.
+
+``--quick`` cuts every count (30 tiny, 10 default, 3 dense, 1 massive) for a smoke run.
+The default run takes a few minutes, most of it on ``massive``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+
+import gymnasium as gym
+import numpy as np
+
+import agents
+import noma_split_env  # noqa: F401  (registers the env ids)
+from noma_split_env import Slot, evaluate
+
+SLOTS = {"tiny": 200, "default": 50, "dense": 10, "massive": 2}
+QUICK_SLOTS = {"tiny": 30, "default": 10, "dense": 3, "massive": 1}
+PRESETS = tuple(SLOTS)
+EQUAL_COST = 1e-5
+"""Mean costs within this relative difference count as equal (the descents' own
+tolerance, ``gtol = 1e-5``, makes smaller differences noise)."""
+
+
+def sample_slots(preset: str, n: int, seed: int) -> list[Slot]:
+    """First slot of ``n`` episodes reset with seeds ``seed .. seed + n - 1``."""
+    env = gym.make("NomaSplit-v0", scenario=preset)
+    slots = []
+    for i in range(n):
+        env.reset(seed=seed + i)
+        slots.append(env.unwrapped.slot)
+    return slots
+
+
+def run(agent: agents.Agent, slots: Sequence[Slot]) -> dict[str, np.ndarray]:
+    """Cost, gradients and wall time of ``agent`` on every slot (after a warm-up on a
+    ``tiny`` slot, which loads the compiled kernels for every preset)."""
+    agent.act(sample_slots("tiny", 1, 0)[0])
+    cost, grads, wall = [], [], []
+    for slot in slots:
+        allocation = agent.act(slot)
+        cost.append(evaluate(slot, allocation).cost)
+        grads.append(agent.stats.iterations)
+        wall.append(agent.stats.wall_time_s)
+    return {"cost": np.array(cost), "grads": np.array(grads), "wall": np.array(wall)}
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def gap_to_exhaustive(slots: Sequence[Slot], li: dict[str, np.ndarray]) -> None:
+    ex = run(agents.make("exhaustive"), slots)
+    gap = (li["cost"] - ex["cost"]) / ex["cost"]
+    median, p95 = np.median(gap), np.percentile(gap, 95)
+    print(f"\n== 1. Li-GD vs the exhaustive optimum ({len(slots)} tiny slots)")
+    print(f"exhaustive: mean cost {ex['cost'].mean():.6f}, median time "
+          f"{1e3 * np.median(ex['wall']):.1f} ms/slot")  # fmt: skip
+    print(f"Li-GD gap:  median {100 * median:.1e} %   95th pct {100 * p95:.1e} %   "
+          f"max {100 * gap.max():.2f} %   optimal (gap < 1e-6) in "
+          f"{np.mean(gap < 1e-6):.0%} of slots")  # fmt: skip
+    print(f"target median <= 1 %: {verdict(median <= 0.01)}    "
+          f"target 95th pct <= 5 %: {verdict(p95 <= 0.05)}")  # fmt: skip
+    if gap.min() < -1e-9:
+        print(f"note: Li-GD below the 'optimum' by {-100 * gap.min():.2e} % on some slot")
+
+
+def li_vs_gd(preset: str, slots: Sequence[Slot], li: dict[str, np.ndarray]) -> None:
+    gd = run(agents.make("gd"), slots)
+    ratio = gd["grads"].sum() / li["grads"].sum()
+    wall_ratio = gd["wall"].sum() / li["wall"].sum()
+    diff = li["cost"].mean() / gd["cost"].mean() - 1
+    equal_or_better = diff <= EQUAL_COST
+    print(f"{preset:<8}{len(slots):>6}{li['cost'].mean():>12.6f}{gd['cost'].mean():>12.6f}"
+          f"{diff:>+10.1e}{li['grads'].sum():>12d}{gd['grads'].sum():>12d}{ratio:>7.1f}x"
+          f"{wall_ratio:>7.1f}x   {verdict(ratio >= 5 and equal_or_better)}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few slots per preset")
+    parser.add_argument(
+        "--presets",
+        default=",".join(PRESETS),
+        help=f"comma-separated presets for the decision times (from {', '.join(PRESETS)})",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the first episode")
+    args = parser.parse_args()
+    presets = [p for p in args.presets.split(",") if p]
+    unknown = [p for p in presets if p not in PRESETS]
+    if unknown:
+        parser.error(f"--presets: unknown {unknown}, allowed: {', '.join(PRESETS)}")
+    counts = QUICK_SLOTS if args.quick else SLOTS
+    start = time.perf_counter()
+
+    slots = {p: sample_slots(p, counts[p], args.seed) for p in {"tiny", "default", *presets}}
+    results = {}
+    for preset in ("tiny", "default", *[p for p in presets if p not in ("tiny", "default")]):
+        results[preset] = run(agents.make("li-gd"), slots[preset])
+
+    gap_to_exhaustive(slots["tiny"], results["tiny"])
+
+    print("\n== 2. Li-GD vs GD (same search, cold-started descents)")
+    print(f"{'preset':<8}{'slots':>6}{'Li-GD cost':>12}{'GD cost':>12}{'rel diff':>10}"
+          f"{'Li-GD grads':>12}{'GD grads':>12}{'grads':>8}{'time':>8}   "
+          f"target: >= 5x fewer grads, rel diff <= {EQUAL_COST:.0e}")  # fmt: skip
+    for preset in ("tiny", "default"):
+        li_vs_gd(preset, slots[preset], results[preset])
+
+    print("\n== 3. Li-GD decision time per slot")
+    print(f"{'preset':<8}{'K':>4}{'N':>4}{'slots':>6}{'median ms':>11}{'p90 ms':>9}"
+          f"{'mean grads':>12}{'mean cost':>11}")  # fmt: skip
+    for preset in presets:
+        r = results[preset]
+        sc = slots[preset][0].scenario
+        line = (f"{preset:<8}{sc.num_users:>4}{sc.num_subchannels:>4}{len(r['wall']):>6}"
+                f"{1e3 * np.median(r['wall']):>11.1f}{1e3 * np.percentile(r['wall'], 90):>9.1f}"
+                f"{r['grads'].mean():>12.0f}{r['cost'].mean():>11.4f}")  # fmt: skip
+        if preset == "default":
+            line += f"   target <= 50 ms: {verdict(np.median(r['wall']) <= 0.05)}"
+        print(line)
+    print(f"\ntotal benchmark time {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,484 @@
+"""The comparison, the project's main job: ``noma-split compare``.
+
+:func:`compare` runs, on the same seeds (so on the very same slots):
+
+1. **the main table**: Li-GD, GD, the heuristics and trained RL policies (the runs
+   given, or a PPO trained on the spot with :data:`DEFAULT_TIMESTEPS` steps), with
+   :func:`agents.runner.run`; per agent the mean slot cost with its 95% confidence
+   interval over episodes, latency, device and edge energy, deadline-miss rate and
+   decision time;
+2. **the latency-energy trade-off**: Li-GD against the heuristics as the latency
+   weight lambda (``Scenario.latency_weight``) sweeps from 0 (energy only) to 1
+   (latency only);
+3. **NOMA against OMA** (``Scenario.access``): the same agents on both.
+
+and writes the results folder (``results/<scenario>__<time>/`` or ``out``):
+
+=======================  =============================================================
+``records.csv`` / json   every slot of the main table (:data:`agents.runner.RECORD_SCHEMA`)
+``summary.csv`` / json   one row per agent (:data:`agents.runner.SUMMARY_SCHEMA`)
+``summary.md``           the tables, the settings and the figures, in Markdown
+``sweep.csv``            the lambda sweep, one row per (agent, lambda)
+``access.csv``           NOMA vs OMA, one row per (agent, access)
+``cost.png``             mean cost per agent with its 95% CI
+``latency_cdf.png``      CDF of the per-slot mean latency
+``tradeoff.png``         latency against energy along the lambda sweep
+``noma_vs_oma.png``      cost and latency under NOMA and OMA
+``learning_curve.png``   evaluation cost of the RL runs against training steps
+``runs/``                the PPO trained on the spot (reuse it with ``--run``)
+=======================  =============================================================
+
+Everything but the decision times is reproducible: same arguments, same numbers
+(the RL training included, on CPU).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import agents
+from agents.runner import Records, Summary, run
+from noma_split_env import PRESETS, Scenario
+
+__all__ = [
+    "DEFAULT_AGENTS",
+    "DEFAULT_TIMESTEPS",
+    "CompareConfig",
+    "CompareResult",
+    "compare",
+    "format_table",
+    "markdown_table",
+]
+
+DEFAULT_AGENTS = ("li-gd", "gd", "greedy", "all-edge", "all-local", "random")
+"""Model-based agents of the main table."""
+DEFAULT_TIMESTEPS = 500_000
+"""Training budget of the PPO trained on the spot (about 6 to 8 minutes on 2 cores)."""
+SWEEP_AGENTS = ("li-gd", "greedy", "all-edge", "all-local")
+"""Agents of the lambda sweep and of NOMA vs OMA."""
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """Settings of one comparison; the defaults are ``noma-split compare``'s."""
+
+    scenario: str = "default"
+    """Scenario preset."""
+    seeds: tuple[int, ...] = tuple(range(10))
+    """Seeds of the episodes (one episode each); every agent faces the same slots."""
+    steps: int = 50
+    """Slots per episode."""
+    agents: tuple[str, ...] = DEFAULT_AGENTS
+    """Registered model-based agents of the main table."""
+    runs: tuple[str, ...] = ()
+    """RL run folders (or model files) to include; none = train ``algo`` on the spot."""
+    algo: str = "ppo"
+    """Algorithm trained on the spot when ``runs`` is empty."""
+    timesteps: int = DEFAULT_TIMESTEPS
+    """Training budget on the spot [steps]."""
+    train_seed: int = 0
+    """Seed of the training on the spot."""
+    train_config: str | None = None
+    """YAML config of the training on the spot (default: ``train/configs/<algo>.yaml``)."""
+    lambdas: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    """Latency weights of the trade-off sweep."""
+    sweep_agents: tuple[str, ...] = SWEEP_AGENTS
+    """Agents of the lambda sweep and of NOMA vs OMA."""
+    sweep_steps: int = 20
+    """Slots per episode in the sweep and in NOMA vs OMA (same seeds)."""
+    out: str | None = None
+    """Results folder; None = ``results/<scenario>__<time>``."""
+
+    def __post_init__(self) -> None:
+        if self.scenario not in PRESETS:
+            raise ValueError(
+                f"unknown scenario {self.scenario!r}; choose from {', '.join(PRESETS)}"
+            )
+        names = agents.available()
+        for name in (*self.agents, *self.sweep_agents):
+            if name not in names or name == "sb3":
+                valid = ", ".join(n for n in names if n != "sb3")
+                raise ValueError(
+                    f"unknown agent {name!r}; choose from {valid} (trained policies: --run)"
+                )
+        from train.config import ALGORITHMS
+
+        if self.algo not in ALGORITHMS:
+            raise ValueError(
+                f"unknown algorithm {self.algo!r}; choose from {', '.join(sorted(ALGORITHMS))}"
+            )
+        for name in ("steps", "timesteps", "sweep_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"compare.{name}: got {value!r}, allowed: an integer >= 1")
+        if not self.seeds or any(not isinstance(s, int) or s < 0 for s in self.seeds):
+            raise ValueError(f"compare.seeds: got {self.seeds!r}, allowed: integers >= 0")
+        for lam in self.lambdas:
+            if not 0 <= lam <= 1:
+                raise ValueError(f"compare.lambdas: got {lam!r}, allowed: numbers in [0, 1]")
+
+
+@dataclass
+class CompareResult:
+    """Everything a comparison produced (also written to ``out_dir``)."""
+
+    out_dir: Path
+    records: Records
+    summary: Summary
+    sweep: list[dict[str, Any]]
+    access: list[dict[str, Any]]
+    rl_runs: dict[str, Path]
+    """RL label -> run folder."""
+    curves: dict[str, list[dict[str, float]]]
+    """RL label -> learning curve."""
+    timings_s: dict[str, float] = field(default_factory=dict)
+    """Wall time of each stage [s]: train, main, sweep, access, total."""
+    table: str = ""
+    """The printed table."""
+
+
+# --------------------------------------------------------------------------- tables
+_COLUMNS = (
+    ("agent", "agent", "{}"),
+    ("cost", "cost", "{:.4f}"),
+    ("ci", "95% CI", "±{:.4f}"),
+    ("vs", "vs Li-GD", "{:.3f}"),
+    ("latency_ms", "latency [ms]", "{:.2f}"),
+    ("device_energy_j", "device E [J]", "{:.4f}"),
+    ("edge_energy_j", "edge E [J]", "{:.4f}"),
+    ("miss_rate", "miss rate", "{:.3f}"),
+    ("decision_time_ms", "decision [ms]", "{:.3f}"),
+)
+
+
+def _table_cells(summary: Summary, reference: str = "li-gd") -> tuple[list[str], list[list[str]]]:
+    ref = next((r["cost_mean"] for r in summary if r["agent"] == reference), None)
+    columns = [c for c in _COLUMNS if c[0] != "vs" or ref is not None]
+    header = [title for _, title, _ in columns]
+    lines = []
+    for row in sorted(summary, key=lambda r: r["cost_mean"]):
+        values = {
+            **row,
+            "cost": row["cost_mean"],
+            "ci": row["cost_ci_half_width"],
+            "vs": row["cost_mean"] / ref if ref else math.nan,
+        }
+        cells = []
+        for key, _, fmt in columns:
+            value = values[key]
+            if isinstance(value, float) and math.isnan(value):
+                cells.append("n/a")
+            else:
+                cells.append(fmt.format(value))
+        lines.append(cells)
+    return header, lines
+
+
+def format_table(summary: Summary, reference: str = "li-gd") -> str:
+    """The comparison table as aligned text, sorted by cost (``vs Li-GD`` = cost ratio)."""
+    header, lines = _table_cells(summary, reference)
+    widths = [max(len(x[i]) for x in [header, *lines]) for i in range(len(header))]
+    out = []
+    for cells in [header, *lines]:
+        parts = [
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        out.append("  ".join(parts).rstrip())
+    return "\n".join(out)
+
+
+def markdown_table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
+    """A GitHub Markdown table; first column left-aligned, the others right-aligned."""
+    align = ["---"] + ["---:"] * (len(header) - 1)
+    rows = [header, align, *lines]
+    return "\n".join("| " + " | ".join(map(str, r)) + " |" for r in rows)
+
+
+# --------------------------------------------------------------------------- stages
+def _rl_agents(
+    config: CompareConfig,
+    out_dir: Path,
+    progress_bar: bool,
+    log: Callable[[str], None],
+) -> tuple[dict[str, Any], dict[str, Path], dict[str, list[dict[str, float]]]]:
+    from agents.sb3_agent import SB3Agent
+    from train.config import load_config
+    from train.training import read_curve, train
+
+    paths = list(config.runs)
+    if not paths:
+        cfg = load_config(
+            config.algo,
+            path=config.train_config,
+            overrides={
+                "scenario": config.scenario,
+                "timesteps": config.timesteps,
+                "seed": config.train_seed,
+            },
+        )
+        log(
+            f"training {cfg.algo} on {cfg.scenario}: {cfg.timesteps} steps, seed {cfg.seed} "
+            f"(skip with --run RUN_DIR)"
+        )
+        result = train(cfg, out_dir / "runs", progress_bar=progress_bar)
+        if result.interrupted:
+            raise KeyboardInterrupt(
+                f"training interrupted at step {result.timesteps}; resume it with "
+                f"`noma-split train --resume {result.run_dir}`"
+            )
+        log(f"trained in {result.wall_time_s:.0f} s: {result.run_dir}")
+        paths = [str(result.run_dir)]
+    built: dict[str, Any] = {}
+    run_dirs: dict[str, Path] = {}
+    curves: dict[str, list[dict[str, float]]] = {}
+    for path in paths:
+        agent = SB3Agent(path)
+        label, i = agent.algo, 1
+        while label in built or label in config.agents:
+            i += 1
+            label = f"{agent.algo}-{i}"
+        built[label] = agent
+        run_dirs[label] = agent.run_dir
+        curves[label] = read_curve(agent.run_dir)
+    return built, run_dirs, curves
+
+
+def _sweep(config: CompareConfig) -> list[dict[str, Any]]:
+    rows = []
+    for lam in config.lambdas:
+        scenario = Scenario.preset(config.scenario, latency_weight=float(lam))
+        records = run(
+            list(config.sweep_agents), scenario, config.seeds, max_steps=config.sweep_steps
+        )
+        for row in records.summary():
+            rows.append(
+                {
+                    "agent": row["agent"],
+                    "latency_weight": float(lam),
+                    "cost_mean": row["cost_mean"],
+                    "cost_ci_half_width": row["cost_ci_half_width"],
+                    "latency_ms": row["latency_ms"],
+                    "device_energy_j": row["device_energy_j"],
+                    "edge_energy_j": row["edge_energy_j"],
+                    "energy_j": row["device_energy_j"] + row["edge_energy_j"],
+                }
+            )
+    return rows
+
+
+def _access(config: CompareConfig) -> list[dict[str, Any]]:
+    rows = []
+    for access in ("noma", "oma"):
+        scenario = Scenario.preset(config.scenario, access=access)
+        records = run(
+            list(config.sweep_agents), scenario, config.seeds, max_steps=config.sweep_steps
+        )
+        for row in records.summary():
+            rows.append(
+                {
+                    "agent": row["agent"],
+                    "access": access,
+                    "cost_mean": row["cost_mean"],
+                    "cost_ci_half_width": row["cost_ci_half_width"],
+                    "latency_ms": row["latency_ms"],
+                    "t_up_ms": row["t_up_ms"],
+                    "device_energy_j": row["device_energy_j"],
+                    "edge_energy_j": row["edge_energy_j"],
+                }
+            )
+    return rows
+
+
+def _write_rows(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+# --------------------------------------------------------------------------- main
+def default_out_dir(scenario: str, when: datetime | None = None) -> Path:
+    """``results/<scenario>__<YYYYmmdd-HHMMSS>``."""
+    return Path("results") / f"{scenario}__{(when or datetime.now()).strftime('%Y%m%d-%H%M%S')}"
+
+
+def compare(
+    config: CompareConfig,
+    *,
+    progress_bar: bool = True,
+    log: Callable[[str], None] = print,
+    command: str = "",
+) -> CompareResult:
+    """Run the comparison of the module docstring and write the results folder.
+
+    Args:
+        config: The settings.
+        progress_bar: Show the training progress bar (training on the spot only).
+        log: Where progress lines go (``print`` by default).
+        command: The command line, recorded in ``summary.md``.
+
+    Raises:
+        ValueError / FileNotFoundError: a bad run folder or model file (one line).
+        KeyboardInterrupt: Ctrl-C during the training on the spot (its checkpoint is
+            saved; the message says how to resume).
+    """
+    start = time.perf_counter()
+    out_dir = Path(config.out) if config.out else default_out_dir(config.scenario)
+    timings: dict[str, float] = {}
+
+    tick = time.perf_counter()
+    if config.runs:  # load (and check) the given runs before writing anything
+        rl, run_dirs, curves = _rl_agents(config, out_dir, progress_bar, log)
+        out_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        rl, run_dirs, curves = _rl_agents(config, out_dir, progress_bar, log)
+    timings["train"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    everyone: dict[str, Any] = {name: name for name in config.agents} | rl
+    log(
+        f"comparing {', '.join(everyone)} on {config.scenario}: {len(config.seeds)} seeds x "
+        f"{config.steps} slots"
+    )
+    records = run(everyone, config.scenario, config.seeds, max_steps=config.steps)
+    summary = records.summary()
+    timings["main"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    log(f"lambda sweep {list(config.lambdas)}: {', '.join(config.sweep_agents)}")
+    sweep = _sweep(config) if config.lambdas else []
+    timings["sweep"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    log("NOMA vs OMA")
+    access = _access(config)
+    timings["access"] = time.perf_counter() - tick
+
+    result = CompareResult(out_dir, records, summary, sweep, access, run_dirs, curves, timings)
+    result.table = format_table(summary)
+    _write_outputs(result, config, command)
+    timings["total"] = time.perf_counter() - start
+    _write_markdown(result, config, command)
+    return result
+
+
+def _write_outputs(result: CompareResult, config: CompareConfig, command: str) -> None:
+    from train import plots
+
+    out = result.out_dir
+    result.records.to_csv(out / "records.csv")
+    result.records.to_json(out / "records.json")
+    result.summary.to_csv(out / "summary.csv")
+    result.summary.to_json(out / "summary.json")
+    if result.sweep:
+        _write_rows(out / "sweep.csv", result.sweep)
+        plots.plot_tradeoff(result.sweep, out / "tradeoff.png")
+    _write_rows(out / "access.csv", result.access)
+    title = f"{config.scenario}: {len(config.seeds)} seeds x {config.steps} slots"
+    plots.plot_cost_bars(list(result.summary), out / "cost.png", title=f"Cost per agent, {title}")
+    latencies = {
+        label: [1e3 * r["latency_s"] for r in result.records if r["agent"] == label]
+        for label in result.records.agents
+    }
+    plots.plot_latency_cdf(latencies, out / "latency_cdf.png", title=f"Latency CDF, {title}")
+    plots.plot_access(result.access, out / "noma_vs_oma.png")
+    if any(result.curves.values()):
+        costs = {r["agent"]: r["cost_mean"] for r in result.summary}
+        refs = {k: costs[k] for k in ("li-gd", "greedy", "all-local") if k in costs}
+        plots.plot_learning_curves(
+            result.curves,
+            out / "learning_curve.png",
+            references=refs,
+            title="Learning curve (lines: the comparison's costs, on its own seeds)",
+        )
+
+
+def _write_markdown(result: CompareResult, config: CompareConfig, command: str) -> None:
+    header, lines = _table_cells(result.summary)
+    parts = [
+        f"# NomaSplit comparison: {config.scenario}",
+        "",
+        f"Command: `{command}`" if command else "",
+        "",
+        f"Seeds {list(config.seeds)}, {config.steps} slots per episode; every agent "
+        "faces the same slots. Cost = mean over slots of mean_k [lambda T_k/T_ref,k + "
+        "(1-lambda) E_k/E_ref,k] + mu misses/K (all-local = 1); 95% CI over episodes; "
+        "latency and energies are per user and slot; `vs Li-GD` = cost / Li-GD's cost.",
+        "",
+        markdown_table(header, lines),
+        "",
+        "![cost per agent](cost.png)",
+        "![latency CDF](latency_cdf.png)",
+    ]
+    if result.rl_runs:
+        parts += ["", "## RL runs", ""]
+        for label, path in result.rl_runs.items():
+            curve = result.curves.get(label) or []
+            last = f", last evaluation cost {curve[-1]['cost_mean']:.4f}" if curve else ""
+            steps = f" at {curve[-1]['timesteps']} steps" if curve else ""
+            parts.append(f"- `{label}`: `{path}`{last}{steps}")
+        if any(result.curves.values()):
+            parts += ["", "![learning curve](learning_curve.png)"]
+    if result.sweep:
+        parts += [
+            "",
+            "## Latency-energy trade-off (lambda sweep)",
+            "",
+            f"{config.sweep_steps} slots per seed.",
+            "",
+            markdown_table(
+                ["agent", "lambda", "cost", "latency [ms]", "energy [J]"],
+                [
+                    [
+                        r["agent"],
+                        f"{r['latency_weight']:g}",
+                        f"{r['cost_mean']:.4f}",
+                        f"{r['latency_ms']:.2f}",
+                        f"{r['energy_j']:.4f}",
+                    ]
+                    for r in result.sweep
+                ],
+            ),
+            "",
+            "![trade-off](tradeoff.png)",
+        ]
+    parts += [
+        "",
+        "## NOMA vs OMA",
+        "",
+        markdown_table(
+            ["agent", "access", "cost", "95% CI", "latency [ms]", "upload [ms]"],
+            [
+                [
+                    r["agent"],
+                    r["access"].upper(),
+                    f"{r['cost_mean']:.4f}",
+                    f"±{r['cost_ci_half_width']:.4f}",
+                    f"{r['latency_ms']:.2f}",
+                    f"{r['t_up_ms']:.2f}",
+                ]
+                for r in result.access
+            ],
+        ),
+        "",
+        "![NOMA vs OMA](noma_vs_oma.png)",
+        "",
+        "Wall time [s]: "
+        + ", ".join(f"{k} {v:.0f}" for k, v in result.timings_s.items())
+        + " (decision times and wall times vary between runs; everything else is "
+        "reproducible).",
+        "",
+    ]
+    (result.out_dir / "summary.md").write_text("\n".join(parts), encoding="utf-8")
+    summary_json = result.out_dir / "summary.json"
+    if not summary_json.exists():
+        summary_json.write_text(json.dumps(list(result.summary), indent=1))

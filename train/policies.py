@@ -1,0 +1,206 @@
+"""A per-user actor-critic policy for PPO and A2C: one small network shared by the users.
+
+NomaSplit's observation is ``K`` rows of per-user features (flattened, see
+:mod:`noma_split_env.observation`) and both action views lay the action out in
+blocks of ``K`` entries, one per user (:mod:`noma_split_env.wrappers`). A plain MLP
+must learn the same split / subchannel / power rule ``K`` times over, once per input
+and output position. :class:`PerUserPolicy` shares it instead (a Deep Sets encoder,
+Zaheer et al., "Deep Sets", NeurIPS 2017, with mean-pooled context as in
+message-passing networks):
+
+* actor: every user's features ``x_k [F]`` -> ``h_k = act(W x_k) [H]``, then
+  ``rounds`` times ``h_k <- act(U [h_k, mean_j h_j])`` (each user sees the others
+  through the mean, so the subchannels and the shared BS power can be coordinated);
+  a shared linear head maps ``h_k`` to user ``k``'s logits (MultiDiscrete view:
+  ``L_max+1`` split, ``N`` + ``N`` subchannel and 2 x ``power_levels`` power logits)
+  or means (Box view: 5 or 6 values), re-ordered into the view's block-major layout;
+* critic: the same kind of encoder with its own weights (one round), mean-pooled
+  over users, then a linear value.
+
+The policy is permutation-equivariant (relabelling the users relabels the actions)
+and its size does not grow with ``K``. On ``default`` it reaches a lower cost than
+an MLP of 256 x 256 with the same budget (see ``benchmarks/bench_rl.py``).
+
+Use it with ``policy: PerUserPolicy`` in a PPO or A2C config; ``policy_kwargs`` takes
+``hidden`` (H), ``rounds`` and ``activation_fn``; ``num_users`` is filled in from the
+scenario by :mod:`train.training`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.distributions import MultiCategoricalDistribution
+from stable_baselines3.common.policies import ActorCriticPolicy
+from torch import nn
+from torch.distributions import Categorical
+
+__all__ = ["PerUserPolicy"]
+
+
+class _UserEncoder(nn.Module):
+    """``[B, K F] -> [B, K, H]``: shared embedding, then ``rounds`` of mean-pool mixing."""
+
+    def __init__(
+        self, num_users: int, features: int, hidden: int, rounds: int, act: type[nn.Module]
+    ) -> None:
+        super().__init__()
+        self.num_users, self.features = num_users, features
+        self.embed = nn.Sequential(nn.Linear(features, hidden), act())
+        self.mix = nn.ModuleList(
+            nn.Sequential(nn.Linear(2 * hidden, hidden), act()) for _ in range(rounds)
+        )
+
+    def forward(self, x: th.Tensor) -> th.Tensor:
+        h = self.embed(x.view(x.shape[0], self.num_users, self.features))
+        for layer in self.mix:
+            context = h.mean(dim=1, keepdim=True).expand_as(h)
+            h = layer(th.cat((h, context), dim=-1))
+        return h
+
+
+class _Extractor(nn.Module):
+    """SB3's ``mlp_extractor``: actor latent ``[B, K H]``, critic latent ``[B, H]``."""
+
+    def __init__(
+        self, num_users: int, features: int, hidden: int, rounds: int, act: type[nn.Module]
+    ) -> None:
+        super().__init__()
+        self.actor = _UserEncoder(num_users, features, hidden, rounds, act)
+        self.critic = _UserEncoder(num_users, features, hidden, 1, act)
+        self.latent_dim_pi = num_users * hidden
+        self.latent_dim_vf = hidden
+
+    def forward_actor(self, x: th.Tensor) -> th.Tensor:
+        return self.actor(x).flatten(1)
+
+    def forward_critic(self, x: th.Tensor) -> th.Tensor:
+        return self.critic(x).mean(dim=1)
+
+    def forward(self, x: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+        return self.forward_actor(x), self.forward_critic(x)
+
+
+class _UserHead(nn.Module):
+    """Shared linear head ``[B, K H] -> [B, sum_b K s_b]`` in block-major order."""
+
+    def __init__(self, num_users: int, hidden: int, blocks: list[int]) -> None:
+        super().__init__()
+        self.num_users, self.hidden, self.blocks = num_users, hidden, blocks
+        self.linear = nn.Linear(hidden, sum(blocks))
+
+    def forward(self, latent: th.Tensor) -> th.Tensor:
+        out = self.linear(latent.view(latent.shape[0], self.num_users, self.hidden))
+        parts = th.split(out, self.blocks, dim=-1)  # block b: [B, K, s_b]
+        return th.cat([p.flatten(1) for p in parts], dim=1)
+
+
+class _BlockCategorical(MultiCategoricalDistribution):
+    """SB3's MultiCategorical, computed as one batched ``Categorical`` per block.
+
+    The MultiDiscrete view is ``blocks`` groups of ``K`` categoricals of equal size
+    (block-major), so each group is one ``Categorical`` over ``[B, K, s_b]`` instead of
+    ``K`` separate ones: the same distribution with about ``K`` times fewer torch
+    calls (the categoricals were a third of a rollout's time).
+    """
+
+    def __init__(self, action_dims: list[int], num_users: int, blocks: list[int]) -> None:
+        super().__init__(action_dims)
+        self.num_users, self.blocks = num_users, blocks
+        self.parts: list[Categorical] = []
+
+    def proba_distribution(self, action_logits: th.Tensor) -> _BlockCategorical:
+        k = self.num_users
+        chunks = th.split(action_logits, [k * s for s in self.blocks], dim=1)
+        self.parts = [
+            Categorical(logits=c.view(-1, k, s)) for c, s in zip(chunks, self.blocks, strict=True)
+        ]
+        return self
+
+    def log_prob(self, actions: th.Tensor) -> th.Tensor:
+        per_block = actions.view(actions.shape[0], len(self.blocks), self.num_users)
+        return sum(d.log_prob(per_block[:, b]).sum(dim=1) for b, d in enumerate(self.parts))  # type: ignore[return-value]
+
+    def entropy(self) -> th.Tensor:
+        return sum(d.entropy().sum(dim=1) for d in self.parts)  # type: ignore[return-value]
+
+    def sample(self) -> th.Tensor:
+        return th.cat([d.sample() for d in self.parts], dim=1)
+
+    def mode(self) -> th.Tensor:
+        return th.cat([th.argmax(d.probs, dim=-1) for d in self.parts], dim=1)
+
+
+class PerUserPolicy(ActorCriticPolicy):
+    """Actor-critic with per-user weight sharing (module docstring).
+
+    Args:
+        observation_space: ``Box((K F,))``, the env's flattened observation.
+        action_space: A NomaSplit action view: ``MultiDiscrete`` or ``Box((D,))``
+            with ``D`` a multiple of ``K``.
+        lr_schedule: Learning-rate schedule (given by SB3).
+        num_users: K.
+        hidden: H, width of the per-user layers.
+        rounds: Mixing rounds of the actor (>= 0).
+        **kwargs: Passed to :class:`~stable_baselines3.common.policies.ActorCriticPolicy`
+            (``activation_fn``, ``ortho_init``, ``log_std_init``, ...).
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule: Any,
+        num_users: int = 1,
+        hidden: int = 128,
+        rounds: int = 2,
+        **kwargs: Any,
+    ) -> None:
+        features = int(np.prod(observation_space.shape))
+        size = int(np.prod(action_space.shape))
+        if num_users < 1 or features % num_users or size % num_users:
+            raise ValueError(
+                f"PerUserPolicy.num_users: got {num_users}, allowed: a divisor of the "
+                f"observation size {features} and of the action size {size}"
+            )
+        if kwargs.get("net_arch") is not None:
+            raise ValueError("PerUserPolicy: net_arch is not used; set hidden and rounds")
+        self.num_users, self.hidden, self.rounds = num_users, hidden, rounds
+        kwargs.setdefault("activation_fn", nn.Tanh)
+        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
+
+    def _build_mlp_extractor(self) -> None:
+        features = int(np.prod(self.observation_space.shape)) // self.num_users
+        self.mlp_extractor = _Extractor(
+            self.num_users, features, self.hidden, self.rounds, self.activation_fn
+        )
+
+    def _build(self, lr_schedule: Any) -> None:
+        super()._build(lr_schedule)
+        k = self.num_users
+        if isinstance(self.action_space, spaces.MultiDiscrete):
+            nvec = np.asarray(self.action_space.nvec).reshape(-1, k)
+            blocks = [int(b[0]) for b in nvec]
+            if np.any(nvec != nvec[:, :1]):
+                raise ValueError(
+                    f"PerUserPolicy: got MultiDiscrete {self.action_space.nvec.tolist()}, "
+                    f"allowed: blocks of {k} equal sizes (a NomaSplit MultiDiscrete view)"
+                )
+            self.action_dist = _BlockCategorical(nvec.ravel().tolist(), k, blocks)
+        else:
+            blocks = [1] * (int(np.prod(self.action_space.shape)) // k)
+        self.action_net = _UserHead(k, self.hidden, blocks)
+        if self.ortho_init:  # SB3's initialization of the action head: small logits
+            nn.init.orthogonal_(self.action_net.linear.weight, gain=0.01)
+            nn.init.zeros_(self.action_net.linear.bias)
+        self.optimizer = self.optimizer_class(
+            self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
+        )
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(num_users=self.num_users, hidden=self.hidden, rounds=self.rounds)
+        return data
