@@ -17,8 +17,13 @@ Sections and targets (issue 3):
    the wall-time ratio.
 3. Li-GD's median decision time per slot on each preset of ``--presets`` (tiny 200,
    default 50, dense 10, massive 2 slots): <= 50 ms on ``default``.
+4. Every registered solver (``exhaustive`` excepted: ``default`` is beyond its size
+   limit) on ``default``, the same 20 episodes (seeds 0..19, ``--episode-steps`` slots
+   each, :func:`agents.runner.run`), under NOMA and under OMA access: Li-GD must have
+   the lowest mean cost of them; the NOMA gain is OMA's cost over NOMA's.
 
-``--quick`` cuts every count (30 tiny, 10 default, 3 dense, 1 massive) for a smoke run.
+``--quick`` cuts every count (30 tiny, 10 default, 3 dense, 1 massive; 5 episodes of
+5 slots in section 4) for a smoke run.
 The default run takes a few minutes, most of it on ``massive``.
 """
 
@@ -33,7 +38,8 @@ import numpy as np
 
 import agents
 import noma_split_env  # noqa: F401  (registers the env ids)
-from noma_split_env import Slot, evaluate
+from agents.runner import run as run_episodes
+from noma_split_env import Scenario, Slot, evaluate
 
 SLOTS = {"tiny": 200, "default": 50, "dense": 10, "massive": 2}
 QUICK_SLOTS = {"tiny": 30, "default": 10, "dense": 3, "massive": 1}
@@ -97,6 +103,35 @@ def li_vs_gd(preset: str, slots: Sequence[Slot], li: dict[str, np.ndarray]) -> N
           f"{wall_ratio:>7.1f}x   {verdict(ratio >= 5 and equal_or_better)}")  # fmt: skip
 
 
+def agents_on_default(episodes: int, steps: int) -> None:
+    names = [n for n in agents.available() if n not in ("exhaustive", "sb3")]
+    seeds = range(episodes)
+    print(f"\n== 4. Every solver on default: {episodes} episodes x {steps} slots "
+          "(seeds 0..), NOMA and OMA; mean cost with 95% CI over episodes")  # fmt: skip
+    costs = {}
+    for access in ("noma", "oma"):
+        records = run_episodes(
+            names, Scenario.preset("default", access=access), seeds, max_steps=steps
+        )
+        costs[access] = {r["agent"]: r for r in records.summary()}
+    print(f"{'agent':<10}{'NOMA cost':>11}{'95% CI':>9}{'OMA cost':>11}{'95% CI':>9}"
+          f"{'OMA/NOMA':>10}{'NOMA latency ms':>17}{'decision ms':>13}")  # fmt: skip
+    for name in sorted(names, key=lambda n: costs["noma"][n]["cost_mean"]):
+        noma, oma = costs["noma"][name], costs["oma"][name]
+        print(f"{name:<10}{noma['cost_mean']:>11.4f}{noma['cost_ci_half_width']:>9.4f}"
+              f"{oma['cost_mean']:>11.4f}{oma['cost_ci_half_width']:>9.4f}"
+              f"{oma['cost_mean'] / noma['cost_mean']:>10.3f}{noma['latency_ms']:>17.1f}"
+              f"{noma['decision_time_ms']:>13.2f}")  # fmt: skip
+    for access in ("noma", "oma"):
+        mean = {n: r["cost_mean"] for n, r in costs[access].items()}
+        below = [n for n in mean if mean[n] < mean["li-gd"] * (1 - EQUAL_COST)]
+        ties = [n for n in mean if n != "li-gd" and n not in below
+                and mean[n] <= mean["li-gd"] * (1 + EQUAL_COST)]  # fmt: skip
+        tie_note = f" (ties within {EQUAL_COST:.0e}: {', '.join(ties)})" if ties else ""
+        print(f"{access.upper()}: agents below Li-GD: {', '.join(below) or 'none'}{tie_note}   "
+              f"target Li-GD lowest: {verdict(not below)}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few slots per preset")
@@ -106,7 +141,16 @@ def main() -> None:
         help=f"comma-separated presets for the decision times (from {', '.join(PRESETS)})",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the first episode")
+    parser.add_argument(
+        "--episode-steps", type=int, default=20, help="slots per episode in section 4"
+    )
+    parser.add_argument(
+        "--sections", default="1,2,3,4", help="comma-separated sections to run (default all)"
+    )
     args = parser.parse_args()
+    sections = {int(x) for x in args.sections.split(",") if x}
+    if not sections <= {1, 2, 3, 4}:
+        parser.error(f"--sections: got {args.sections!r}, allowed: numbers 1 to 4")
     presets = [p for p in args.presets.split(",") if p]
     unknown = [p for p in presets if p not in PRESETS]
     if unknown:
@@ -114,20 +158,36 @@ def main() -> None:
     counts = QUICK_SLOTS if args.quick else SLOTS
     start = time.perf_counter()
 
-    slots = {p: sample_slots(p, counts[p], args.seed) for p in {"tiny", "default", *presets}}
-    results = {}
-    for preset in ("tiny", "default", *[p for p in presets if p not in ("tiny", "default")]):
-        results[preset] = run(agents.make("li-gd"), slots[preset])
+    if sections & {1, 2, 3}:
+        li_gd_sections(args, presets, counts, sections)
+    if 4 in sections:
+        agents_on_default(5 if args.quick else 20, 5 if args.quick else args.episode_steps)
+    print(f"\ntotal benchmark time {time.perf_counter() - start:.0f} s")
 
-    gap_to_exhaustive(slots["tiny"], results["tiny"])
 
-    print("\n== 2. Li-GD vs GD (same search, cold-started descents)")
-    print(f"{'preset':<8}{'slots':>6}{'Li-GD cost':>12}{'GD cost':>12}{'rel diff':>10}"
-          f"{'Li-GD grads':>12}{'GD grads':>12}{'grads':>8}{'time':>8}   "
-          f"target: >= 5x fewer grads, rel diff <= {EQUAL_COST:.0e}")  # fmt: skip
-    for preset in ("tiny", "default"):
-        li_vs_gd(preset, slots[preset], results[preset])
+def li_gd_sections(
+    args: argparse.Namespace, presets: list[str], counts: dict[str, int], sections: set[int]
+) -> None:
+    needed = {"tiny", "default"} if sections & {1, 2} else set()
+    needed |= set(presets) if 3 in sections else set()
+    slots = {p: sample_slots(p, counts[p], args.seed) for p in needed}
+    results = {p: run(agents.make("li-gd"), slots[p]) for p in PRESETS if p in needed}
+    if 1 in sections:
+        gap_to_exhaustive(slots["tiny"], results["tiny"])
+    if 2 in sections:
+        print("\n== 2. Li-GD vs GD (same search, cold-started descents)")
+        print(f"{'preset':<8}{'slots':>6}{'Li-GD cost':>12}{'GD cost':>12}{'rel diff':>10}"
+              f"{'Li-GD grads':>12}{'GD grads':>12}{'grads':>8}{'time':>8}   "
+              f"target: >= 5x fewer grads, rel diff <= {EQUAL_COST:.0e}")  # fmt: skip
+        for preset in ("tiny", "default"):
+            li_vs_gd(preset, slots[preset], results[preset])
+    if 3 in sections:
+        _decision_times(presets, slots, results)
 
+
+def _decision_times(
+    presets: list[str], slots: dict[str, list[Slot]], results: dict[str, dict[str, np.ndarray]]
+) -> None:
     print("\n== 3. Li-GD decision time per slot")
     print(f"{'preset':<8}{'K':>4}{'N':>4}{'slots':>6}{'median ms':>11}{'p90 ms':>9}"
           f"{'mean grads':>12}{'mean cost':>11}")  # fmt: skip
@@ -140,7 +200,6 @@ def main() -> None:
         if preset == "default":
             line += f"   target <= 50 ms: {verdict(np.median(r['wall']) <= 0.05)}"
         print(line)
-    print(f"\ntotal benchmark time {time.perf_counter() - start:.0f} s")
 
 
 if __name__ == "__main__":
