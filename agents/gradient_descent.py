@@ -108,7 +108,7 @@ from numba import njit
 
 from agents.base import BaseAgent, register
 from noma_split_env import Allocation, Slot, evaluate
-from noma_split_env.evaluate import PARTS, _evaluate_kernel
+from noma_split_env.evaluate import PARTS, _evaluate_kernel, kernel_slot_arguments
 from noma_split_env.gradient import gradient_kernel
 
 __all__ = ["ColdGD", "GradientDescent", "LiGD", "SlotProblem", "descend"]
@@ -427,16 +427,7 @@ class SlotProblem:
         self._slot_args = (
             self.with_share,
             sc.access == "oma",
-            slot.ul_gain,
-            slot.dl_gain,
-            slot.num_layers,
-            slot.device_flops,
-            slot.upload_bits,
-            slot.total_flops,
-            slot.result_bits,
-            slot.t_ref,
-            slot.e_ref,
-            sc.kernel_constants,
+            *kernel_slot_arguments(slot),
             _ROWS,
             deadline,
             float(sc.miss_penalty),

@@ -204,6 +204,25 @@ def _evaluate_kernel(
     return parts, latency_cost.mean(), energy_cost.mean()
 
 
+def kernel_slot_arguments(slot: Slot) -> tuple[Any, ...]:
+    """The slot's arguments of ``_evaluate_kernel``, in its order (after the access flag):
+    gains, layer counts, per-split workloads and upload sizes, totals, result sizes,
+    all-local references and the scenario's constants. Solvers that call the compiled
+    kernel directly (:mod:`agents.gradient_descent`) take them from here."""
+    return (
+        slot.ul_gain,
+        slot.dl_gain,
+        slot.num_layers,
+        slot.device_flops,
+        slot.upload_bits,
+        slot.total_flops,
+        slot.result_bits,
+        slot.t_ref,
+        slot.e_ref,
+        slot.scenario.kernel_constants,
+    )
+
+
 def evaluate(slot: Slot, allocation: Allocation, *, check: bool = True) -> Outcome:
     """Score ``allocation`` on ``slot``: latency, energy, rates and cost of every user.
 
@@ -227,16 +246,7 @@ def evaluate(slot: Slot, allocation: Allocation, *, check: bool = True) -> Outco
         slot.t_ref if equal_share else np.asarray(a.edge_share, dtype=np.float64),
         equal_share,
         sc.access == "oma",
-        slot.ul_gain,
-        slot.dl_gain,
-        slot.num_layers,
-        slot.device_flops,
-        slot.upload_bits,
-        slot.total_flops,
-        slot.result_bits,
-        slot.t_ref,
-        slot.e_ref,
-        sc.kernel_constants,
+        *kernel_slot_arguments(slot),
     )
     k = sc.num_users
     latency = parts[1]

@@ -1,6 +1,6 @@
 """``noma-split``: the project's command line.
 
-    noma-split rollout [--scenario default] [--agent all-local] [--steps 10] [--seed 0]
+    noma-split rollout [--scenario default] [--agent li-gd] [--steps 10] [--seed 0]
     noma-split train   [--algo ppo] [--scenario default] [--timesteps N] [--seed 0]
                        [--config my.yaml] [--resume RUN_DIR]
     noma-split compare [--scenario default] [--seeds 10] [--steps 50] [--run RUN_DIR]
@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     roll = sub.add_parser("rollout", help="run an agent for a few slots and print them")
     roll.add_argument("--scenario", type=scenario, default="default")
-    roll.add_argument("--agent", type=_choice("agent", _agents()), default="all-local")
+    roll.add_argument("--agent", type=_choice("agent", _agents()), default="li-gd")
     roll.add_argument("--steps", type=_positive_int, default=10)
     roll.add_argument("--seed", type=int, default=0)
     roll.set_defaults(handler=_rollout)
