@@ -404,6 +404,12 @@ def run(
         max_steps: Slots per episode; None = the scenario's ``max_episode_steps``
             (a larger value is capped there: the episode is truncated).
 
+    Every agent acts once on the first slot before the episodes, untimed and not
+    recorded, so that decision times exclude one-off start-up costs (numba kernels
+    are compiled on a fresh install's first call). Agents are reseeded at the start of
+    each seed's first episode (``agent.reset(seed)``), so the warm-up call does not
+    change their decisions.
+
     Returns:
         The :class:`Records`, ordered by agent, seed, episode and step.
 
@@ -421,6 +427,11 @@ def run(
     steps = limit if max_steps is None else min(max_steps, limit)
     rows: list[dict[str, Any]] = []
     for label, agent in resolved.items():
+        # one untimed call first: one-off costs (compiling or loading numba kernels,
+        # torch start-up) are not decision time; every episode below reseeds the agent
+        env.reset(seed=seeds[0])
+        agent.reset(seeds[0])
+        agent.act(env.unwrapped.slot)
         for seed in seeds:
             for episode in range(episodes_per_seed):
                 first = episode == 0

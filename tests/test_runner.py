@@ -90,11 +90,12 @@ def test_different_seeds_give_different_channels():
 def test_agents_see_identical_slots_whatever_they_do():
     spies = {"local": Spy(AllLocal()), "edge": Spy(AllEdge()), "random": Spy(RandomAgent())}
     run(spies, "default", seeds=[0, 1], episodes_per_seed=2, max_steps=5)
-    reference = spies["local"].slots
+    reference = spies["local"].slots[1:]  # after the untimed warm-up call
     assert len(reference) == 2 * 2 * 5
     for spy in spies.values():
-        assert len(spy.slots) == len(reference)
-        for mine, ref in zip(spy.slots, reference, strict=True):
+        assert len(spy.slots) == 1 + len(reference)
+        np.testing.assert_array_equal(spy.slots[0].ul_gain, reference[0].ul_gain)
+        for mine, ref in zip(spy.slots[1:], reference, strict=True):
             np.testing.assert_array_equal(mine.ul_gain, ref.ul_gain)
             np.testing.assert_array_equal(mine.dl_gain, ref.dl_gain)
             np.testing.assert_array_equal(mine.model_index, ref.model_index)
@@ -106,7 +107,9 @@ def test_agents_see_identical_slots_whatever_they_do():
 def test_agent_reset_with_the_seed_at_each_seed_series():
     spy = Spy(AllLocal())
     run({"spy": spy}, "tiny", seeds=[4, 2], episodes_per_seed=3, max_steps=1)
-    assert spy.resets == [4, None, None, 2, None, None]
+    # the warm-up (reset 4, one act on seed 4's first slot), then the episodes
+    assert spy.resets == [4, 4, None, None, 2, None, None]
+    assert len(spy.slots) == 1 + 2 * 3
 
 
 def test_seeded_random_agent_is_reproducible_through_the_runner():
