@@ -260,7 +260,7 @@ def evaluate(slot: Slot, allocation: Allocation, *, check: bool = True) -> Outco
     return Outcome(
         # the mean of per-user costs (not latency_term + energy_term): all-local users
         # cost exactly 1 each, so an all-local slot costs exactly 1.0 for any lambda
-        float(parts[0].mean()) + miss_term,
+        float(parts[0].sum()) / k + miss_term,
         latency_term,
         energy_term,
         miss_term,
