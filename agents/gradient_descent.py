@@ -219,19 +219,19 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
 @njit(cache=True)
 def _slot_cost(
     parts: np.ndarray,
-    latency_term: float,
-    energy_term: float,
+    mean_user_cost: float,
     latency_row: int,
     deadline: float,
     mu: float,
 ) -> float:
-    """``evaluate``'s slot cost from the kernel's output: terms plus ``mu misses / K``."""
+    """``evaluate``'s slot cost from the kernel's output: mean user cost plus
+    ``mu misses / K``."""
     misses = 0
     if deadline < np.inf:
         for t in parts[latency_row]:
             if t > deadline:
                 misses += 1
-    return latency_term + energy_term + mu * misses / parts.shape[1]
+    return mean_user_cost + mu * misses / parts.shape[1]
 
 
 @njit(cache=True)
@@ -295,12 +295,12 @@ def descend(
     x_new = np.zeros(3 * k)
     _project(x.copy(), d, act, k, x)
     equal = not with_share
-    parts, lt, et = _evaluate_kernel(
+    parts, uc, _, _ = _evaluate_kernel(
         split, ul_sub, dl_sub, x[:k] * p_max, x[k : 2 * k] * q_max, x[2 * k :], equal, oma,
         ul_gain, dl_gain, num_layers, device_flops, upload_bits, total_flops, result_bits,
         t_ref, e_ref, consts,
     )  # fmt: skip
-    f = _slot_cost(parts, lt, et, rows[7], deadline, mu)
+    f = _slot_cost(parts, uc, rows[7], deadline, mu)
     evaluations = 1
     gradients = 0
     if n_active == 0:
@@ -346,13 +346,13 @@ def descend(
             decrease = _dot(g, step)
             if decrease >= 0.0:
                 break  # the step no longer moves: converged to round-off
-            parts_n, lt, et = _evaluate_kernel(
+            parts_n, uc, _, _ = _evaluate_kernel(
                 split, ul_sub, dl_sub, x_new[:k] * p_max, x_new[k : 2 * k] * q_max,
                 x_new[2 * k :], equal, oma, ul_gain, dl_gain, num_layers, device_flops,
                 upload_bits, total_flops, result_bits, t_ref, e_ref, consts,
             )  # fmt: skip
             evaluations += 1
-            f_new = _slot_cost(parts_n, lt, et, rows[7], deadline, mu)
+            f_new = _slot_cost(parts_n, uc, rows[7], deadline, mu)
             if f_new <= hist.max() + _ARMIJO * decrease:
                 accepted = True
                 break
@@ -399,11 +399,11 @@ def _cost_kernel(
     deadline: float,
     mu: float,
 ) -> float:
-    parts, lt, et = _evaluate_kernel(
+    parts, uc, _, _ = _evaluate_kernel(
         split, ul_sub, dl_sub, p, q, e, not with_share, oma, ul_gain, dl_gain, num_layers,
         device_flops, upload_bits, total_flops, result_bits, t_ref, e_ref, consts,
     )  # fmt: skip
-    return _slot_cost(parts, lt, et, rows[7], deadline, mu)
+    return _slot_cost(parts, uc, rows[7], deadline, mu)
 
 
 # ------------------------------------------------------------------ Python side

@@ -142,9 +142,9 @@ def _evaluate_kernel(
     t_ref: np.ndarray,
     e_ref: np.ndarray,
     c: np.ndarray,
-) -> tuple[np.ndarray, float, float]:
-    """SPEC section 5 for every user: the ``[len(PARTS), K]`` array of parts, and the
-    mean latency and energy terms of the cost.
+) -> tuple[np.ndarray, float, float, float]:
+    """SPEC section 5 for every user: the ``[len(PARTS), K]`` array of parts, the mean
+    user cost, and the mean latency and energy terms of the cost.
 
     ``c`` holds the scenario's constants in the order of ``scenario.KERNEL_CONSTANTS``.
     """
@@ -201,7 +201,11 @@ def _evaluate_kernel(
         t_local, t_up, t_edge, t_dl, e_local, e_up, e_edge, e_dl,
         ul_rate, dl_rate, ul_sinr, dl_sinr, share,
     ))  # fmt: skip
-    return parts, latency_cost.mean(), energy_cost.mean()
+    user_cost = parts[0]
+    total = 0.0
+    for k in range(k_users):  # in order: K all-local users sum to exactly K
+        total += user_cost[k]
+    return parts, total / k_users, latency_cost.mean(), energy_cost.mean()
 
 
 def kernel_slot_arguments(slot: Slot) -> tuple[Any, ...]:
@@ -237,7 +241,7 @@ def evaluate(slot: Slot, allocation: Allocation, *, check: bool = True) -> Outco
     sc = slot.scenario
     a = allocation
     equal_share = a.edge_share is None
-    parts, latency_term, energy_term = _evaluate_kernel(
+    parts, mean_user_cost, latency_term, energy_term = _evaluate_kernel(
         np.asarray(a.split, dtype=np.int64),
         np.asarray(a.ul_subchannel, dtype=np.int64),
         np.asarray(a.dl_subchannel, dtype=np.int64),
@@ -260,7 +264,7 @@ def evaluate(slot: Slot, allocation: Allocation, *, check: bool = True) -> Outco
     return Outcome(
         # the mean of per-user costs (not latency_term + energy_term): all-local users
         # cost exactly 1 each, so an all-local slot costs exactly 1.0 for any lambda
-        float(parts[0].sum()) / k + miss_term,
+        mean_user_cost + miss_term,
         latency_term,
         energy_term,
         miss_term,
