@@ -35,6 +35,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+class _Help(argparse.HelpFormatter):
+    """Help lines end with ``(default: X)`` where there is a default worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if default in (None, argparse.SUPPRESS) or isinstance(default, bool) or "(default" in text:
+            return text
+        if isinstance(default, list):
+            default = ",".join(f"{x:g}" for x in default)
+        return f"{text} (default: {default})" if text else f"(default: {default})"
+
+
 # --------------------------------------------------------------------------- rollout
 def _rollout(args: argparse.Namespace) -> int:
     from train.rollout import rollout
@@ -188,22 +201,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="noma-split", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     scenario = _choice("scenario", list(PRESETS))
+    from train.compare import DEFAULT_AGENTS, DEFAULT_TIMESTEPS
 
-    roll = sub.add_parser("rollout", help="run an agent for a few slots and print them")
-    roll.add_argument("--scenario", type=scenario, default="default")
-    roll.add_argument("--agent", type=_choice("agent", _agents()), default="li-gd")
-    roll.add_argument("--steps", type=_positive_int, default=10)
-    roll.add_argument("--seed", type=int, default=0)
+    scenarios = f"one of {', '.join(PRESETS)}"
+    agent_names = f"from {', '.join(_agents())}"
+    algos = f"one of {', '.join(ALGOS)}"
+
+    roll = sub.add_parser(
+        "rollout",
+        help="run an agent for a few slots and print them",
+        formatter_class=_Help,
+    )
+    roll.add_argument("--scenario", type=scenario, default="default", help=scenarios)
+    roll.add_argument(
+        "--agent", type=_choice("agent", _agents()), default="li-gd", help=agent_names
+    )
+    roll.add_argument("--steps", type=_positive_int, default=10, help="slots")
+    roll.add_argument("--seed", type=int, default=0, help="episode seed")
     roll.set_defaults(handler=_rollout)
 
     tr = sub.add_parser(
         "train",
+        formatter_class=_Help,
         help="train an RL policy (PPO, A2C, SAC, TD3) into runs/<scenario>__<algo>__<seed>__<time>",
         description="Train an SB3 policy. Settings: train/configs/<algo>.yaml, then --config, "
         "then these flags.",
     )
-    tr.add_argument("--algo", type=_choice("algorithm", ALGOS), help="default: ppo")
-    tr.add_argument("--scenario", type=scenario, help="scenario preset (default: the config's)")
+    tr.add_argument("--algo", type=_choice("algorithm", ALGOS), help=f"{algos} (default: ppo)")
+    tr.add_argument("--scenario", type=scenario, help=f"{scenarios} (default: the config's)")
     tr.add_argument("--timesteps", type=_positive_int, help="training steps (slots) in total")
     tr.add_argument("--seed", type=_int_at_least(0), help="seed of everything (default 0)")
     tr.add_argument("--n-envs", type=_positive_int, help="parallel envs (default: the config's)")
@@ -219,21 +244,32 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="compare Li-GD, GD, the heuristics and RL on the same seeds; write results/",
         description="Compare agents on the same slots; trains a PPO first unless --run is given.",
+        formatter_class=_Help,
     )
-    cmp_.add_argument("--scenario", type=scenario, default="default")
+    cmp_.add_argument("--scenario", type=scenario, default="default", help=scenarios)
     cmp_.add_argument("--seeds", type=_positive_int, default=10, help="episodes: seeds 0..N-1")
     cmp_.add_argument("--steps", type=_positive_int, default=50, help="slots per episode")
     cmp_.add_argument(
-        "--agents", nargs="+", type=_choice("agent", _agents()), help="model-based agents"
+        "--agents",
+        nargs="+",
+        type=_choice("agent", _agents()),
+        help=f"model-based agents, {agent_names} (default: {' '.join(DEFAULT_AGENTS)})",
     )
     cmp_.add_argument(
         "--run", action="append", metavar="RUN_DIR", help="trained RL run (repeatable)"
     )
     cmp_.add_argument(
-        "--algo", type=_choice("algorithm", ALGOS), default="ppo", help="trained without --run"
+        "--algo",
+        type=_choice("algorithm", ALGOS),
+        default="ppo",
+        help=f"{algos}, trained when no --run is given",
     )
-    cmp_.add_argument("--timesteps", type=_positive_int, help="training budget without --run")
-    cmp_.add_argument("--train-seed", type=_int_at_least(0), default=0)
+    cmp_.add_argument(
+        "--timesteps",
+        type=_positive_int,
+        help=f"training budget without --run (default: {DEFAULT_TIMESTEPS})",
+    )
+    cmp_.add_argument("--train-seed", type=_int_at_least(0), default=0, help="training seed")
     cmp_.add_argument("--config", help="YAML config of the training without --run")
     cmp_.add_argument(
         "--lambdas", type=_lambdas, default=[0.0, 0.25, 0.5, 0.75, 1.0], help="e.g. 0,0.5,1"
