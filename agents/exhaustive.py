@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from agents.base import BaseAgent, register
-from agents.gradient_descent import SlotProblem
+from agents.gradient_descent import SlotProblem, _check_positive
 from noma_split_env import Allocation, Slot, evaluate
 
 __all__ = ["Exhaustive", "compute_bound", "num_combinations"]
@@ -74,16 +74,10 @@ class Exhaustive(BaseAgent):
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        _check(
-            owner,
-            "max_combinations",
-            max_combinations,
-            _is_int(max_combinations) and max_combinations >= 1,
-            "an integer >= 1",
-        )
-        for name, value in (("gtol", gtol), ("ftol", ftol)):
-            _check(owner, name, value, _is_real(value) and 0 <= value < math.inf, "a number >= 0")
-        _check(owner, "max_iter", max_iter, _is_int(max_iter) and max_iter >= 1, "an integer >= 1")
+        _check_positive(owner, "max_combinations", max_combinations, integer=True)
+        _check_positive(owner, "gtol", gtol)
+        _check_positive(owner, "ftol", ftol)
+        _check_positive(owner, "max_iter", max_iter, integer=True)
         scales = tuple(start_scales) if isinstance(start_scales, (tuple, list)) else ()
         _check(
             owner,
@@ -169,10 +163,6 @@ def compute_bound(slot: Slot, split: np.ndarray) -> float:
         latency, energy = latency + out.t_edge, energy + out.e_edge
     lam = sc.latency_weight
     return float(np.mean(lam * (latency / slot.t_ref) + (1.0 - lam) * (energy / slot.e_ref)))
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _is_real(value: Any) -> bool:
