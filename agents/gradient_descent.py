@@ -125,6 +125,8 @@ _ROWS = np.array(
             "dl_sinr",
             "edge_share",
             "latency",
+            "failed",
+            "user_cost",
         )
     ],
     dtype=np.int64,
@@ -221,16 +223,16 @@ def _slot_cost(
     parts: np.ndarray,
     mean_user_cost: float,
     latency_row: int,
+    failed_row: int,
     deadline: float,
     mu: float,
 ) -> float:
     """``evaluate``'s slot cost from the kernel's output: mean user cost plus
-    ``mu misses / K``."""
+    ``mu misses / K`` (a failed task is a miss; so is a latency above the deadline)."""
     misses = 0
-    if deadline < np.inf:
-        for t in parts[latency_row]:
-            if t > deadline:
-                misses += 1
+    for k in range(parts.shape[1]):
+        if parts[failed_row, k] > 0.0 or parts[latency_row, k] > deadline:
+            misses += 1
     return mean_user_cost + mu * misses / parts.shape[1]
 
 
@@ -262,6 +264,7 @@ def descend(
     psi: float,
     lam: float,
     cap: float,
+    penalty: float,
     gtol: float,
     ftol: float,
     max_iter: int,
@@ -295,12 +298,12 @@ def descend(
     x_new = np.zeros(3 * k)
     _project(x.copy(), d, act, k, x)
     equal = not with_share
-    parts, uc, _, _ = _evaluate_kernel(
+    parts, uc, _, _, _ = _evaluate_kernel(
         split, ul_sub, dl_sub, x[:k] * p_max, x[k : 2 * k] * q_max, x[2 * k :], equal, oma,
         ul_gain, dl_gain, num_layers, device_flops, upload_bits, total_flops, result_bits,
         t_ref, e_ref, consts,
     )  # fmt: skip
-    f = _slot_cost(parts, uc, rows[7], deadline, mu)
+    f = _slot_cost(parts, uc, rows[7], rows[8], deadline, mu)
     evaluations = 1
     gradients = 0
     if n_active == 0:
@@ -316,8 +319,8 @@ def descend(
         gp, gq, ge = gradient_kernel(
             split, ul_sub, dl_sub, x[:k] * p_max, x[k : 2 * k] * q_max, ul_gain, dl_gain,
             num_layers, t_ref, e_ref, parts[rows[0]], parts[rows[1]], parts[rows[2]],
-            parts[rows[3]], parts[rows[4]], parts[rows[5]], parts[rows[6]], with_share, oma,
-            psi, lam, cap,
+            parts[rows[3]], parts[rows[4]], parts[rows[5]], parts[rows[6]], parts[rows[8]],
+            parts[rows[9]], with_share, oma, psi, lam, cap, penalty,
         )  # fmt: skip
         gradients += 1
         g[:k] = gp * p_max
@@ -346,13 +349,13 @@ def descend(
             decrease = _dot(g, step)
             if decrease >= 0.0:
                 break  # the step no longer moves: converged to round-off
-            parts_n, uc, _, _ = _evaluate_kernel(
+            parts_n, uc, _, _, _ = _evaluate_kernel(
                 split, ul_sub, dl_sub, x_new[:k] * p_max, x_new[k : 2 * k] * q_max,
                 x_new[2 * k :], equal, oma, ul_gain, dl_gain, num_layers, device_flops,
                 upload_bits, total_flops, result_bits, t_ref, e_ref, consts,
             )  # fmt: skip
             evaluations += 1
-            f_new = _slot_cost(parts_n, uc, rows[7], deadline, mu)
+            f_new = _slot_cost(parts_n, uc, rows[7], rows[8], deadline, mu)
             if f_new <= hist.max() + _ARMIJO * decrease:
                 accepted = True
                 break
@@ -399,11 +402,11 @@ def _cost_kernel(
     deadline: float,
     mu: float,
 ) -> float:
-    parts, uc, _, _ = _evaluate_kernel(
+    parts, uc, _, _, _ = _evaluate_kernel(
         split, ul_sub, dl_sub, p, q, e, not with_share, oma, ul_gain, dl_gain, num_layers,
         device_flops, upload_bits, total_flops, result_bits, t_ref, e_ref, consts,
     )  # fmt: skip
-    return _slot_cost(parts, uc, rows[7], deadline, mu)
+    return _slot_cost(parts, uc, rows[7], rows[8], deadline, mu)
 
 
 # ------------------------------------------------------------------ Python side
@@ -438,6 +441,7 @@ class SlotProblem:
             float(sc.sic_residual),
             float(sc.latency_weight),
             float(sc.latency_cap_s),
+            float(sc.failure_penalty),
         )
 
     def descend(

@@ -90,7 +90,7 @@ class NomaSplitEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
     >>> obs, info = env.reset(seed=0)
     >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
     >>> sorted(info["reward_terms"])
-    ['energy', 'latency', 'miss']
+    ['energy', 'failure', 'latency', 'miss']
 
     ## Version History
     * v0: initial release.

@@ -1,4 +1,4 @@
-"""The one cost function: ``evaluate(slot, allocation) -> Outcome`` (SPEC section 5).
+"""The one cost function: ``evaluate(slot, allocation) -> Outcome`` (docs/model.md §5).
 
 Everything that scores a decision calls this: the environment's reward, every
 solver's objective, every benchmark. For user k with split s (device frequency
@@ -11,16 +11,20 @@ solver's objective, every benchmark. For user k with split s (device frequency
     T_dl   = D_out / R_dl                    E_dl   = q_k T_dl
     T_k = T_loc + T_up + T_edge + T_dl,      E_k = E_loc + E_up + E_edge + E_dl
     c_k = lambda T_k / T_ref,k + (1 - lambda) E_k / E_ref,k
-    slot cost = mean_k c_k + mu * misses / K,   miss_k = T_k > tau
+    failed task:  c_k = max(c_k, 1) + failure_penalty
+    slot cost = mean_k c_k + mu * misses / K,   miss_k = failed_k or T_k > tau
 
 ``T_ref,k`` and ``E_ref,k`` are the all-local latency and energy, so all-local costs
-exactly 1. Each transmission or edge stage with work to do but zero rate (zero power,
-zero edge share) takes ``scenario.latency_cap_s`` instead of forever; a stage is never
-longer than that cap, so the cost is always finite.
+exactly 1. A stage (upload, edge compute, download) with work to do that cannot
+finish within ``scenario.latency_cap_s`` (zero power or share, or a rate below
+``amount / cap``) fails the task: the stage is reported as taking the cap (so every
+figure stays finite), the task counts as a miss whether or not a deadline is set,
+and it costs more than running it locally (docs/model.md section 5.3).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -48,6 +52,9 @@ class Outcome:
     """``lambda mean_k T_k / T_ref,k``."""
     energy_term: float
     """``(1 - lambda) mean_k E_k / E_ref,k``."""
+    failure_term: float
+    """What failed tasks add: ``mean_k (c_k - lambda T_k / T_ref,k - (1 - lambda)
+    E_k / E_ref,k)``, nonzero only for failed users (docs/model.md section 5.3)."""
     miss_term: float
     """``mu misses / K``."""
     user_cost: np.ndarray
@@ -71,8 +78,12 @@ class Outcome:
     dl_sinr: np.ndarray
     edge_share: np.ndarray
     """Share of the edge each user got (equal shares when the allocation has none)."""
+    failed: np.ndarray
+    """``[K]`` bool, the task failed: one of its stages could not finish within
+    ``latency_cap_s`` (its time is reported as the cap)."""
+    num_failed: int
     miss: np.ndarray
-    """``[K]`` bool, deadline missed."""
+    """``[K]`` bool, a failed task or a missed deadline."""
     num_misses: int
     allocation: Allocation
 
@@ -82,6 +93,7 @@ class Outcome:
         info["reward_terms"] = {
             "latency": self.latency_term,
             "energy": self.energy_term,
+            "failure": self.failure_term,
             "miss": self.miss_term,
         }
         return info
@@ -109,7 +121,11 @@ PARTS = (
     "ul_sinr",
     "dl_sinr",
     "edge_share",
+    "failed",
 )
+
+
+_LN2 = math.log(2.0)
 
 
 @njit(cache=True)
@@ -142,15 +158,17 @@ def _evaluate_kernel(
     t_ref: np.ndarray,
     e_ref: np.ndarray,
     c: np.ndarray,
-) -> tuple[np.ndarray, float, float, float]:
-    """SPEC section 5 for every user: the ``[len(PARTS), K]`` array of parts, the mean
-    user cost, and the mean latency and energy terms of the cost.
+) -> tuple[np.ndarray, float, float, float, float]:
+    """Section 5 of docs/model.md for every user: the ``[len(PARTS), K]`` array of
+    parts, the mean user cost, and its latency, energy and failure terms (the three
+    add up to the mean user cost).
 
     ``c`` holds the scenario's constants in the order of ``scenario.KERNEL_CONSTANTS``.
     """
     k_users = split.shape[0]
     b_ul, b_dl, noise_ul, noise_dl, psi, dev_speed = c[0], c[1], c[2], c[3], c[4], c[5]
     dev_joule, f_e, phi_e, kappa_e, cap, lam = c[6], c[7], c[8], c[9], c[10], c[11]
+    penalty = c[12]
     active = split < num_layers
     g_ul = np.empty(k_users)
     g_dl = np.empty(k_users)
@@ -174,8 +192,9 @@ def _evaluate_kernel(
         share = active / max(active.sum(), 1)
     else:
         share = edge_share
-    ul_rate = b_ul / ul_users * np.log2(1.0 + ul_sinr)
-    dl_rate = b_dl / dl_users * np.log2(1.0 + dl_sinr)
+    # B log2(1 + SINR), through log1p: exact at the low SINRs of far users too
+    ul_rate = b_ul / ul_users * (np.log1p(ul_sinr) / _LN2)
+    dl_rate = b_dl / dl_users * (np.log1p(dl_sinr) / _LN2)
     w_edge = total_flops - w_dev
     f_edge = share * f_e
     d_dl = np.where(active, result_bits, 0.0)
@@ -196,16 +215,28 @@ def _evaluate_kernel(
     # ratios first: all-local (latency == t_ref, energy == e_ref) then costs exactly 1
     latency_cost = lam * (latency / t_ref)
     energy_cost = (1.0 - lam) * (energy / e_ref)
+    user_cost = latency_cost + energy_cost
+    # a stage that cannot finish within the cap fails the task (docs/model.md 5.3)
+    failed = active & (
+        (d_up > 0.0) & (ul_rate < d_up / cap)
+        | (w_edge > 0.0) & (f_edge * phi_e < w_edge / cap)
+        | (d_dl > 0.0) & (dl_rate < d_dl / cap)
+    )
+    for k in range(k_users):
+        if failed[k]:
+            user_cost[k] = max(user_cost[k], 1.0) + penalty
     parts = np.vstack((
-        latency_cost + energy_cost, latency, energy, device_energy, edge_energy,
+        user_cost, latency, energy, device_energy, edge_energy,
         t_local, t_up, t_edge, t_dl, e_local, e_up, e_edge, e_dl,
-        ul_rate, dl_rate, ul_sinr, dl_sinr, share,
+        ul_rate, dl_rate, ul_sinr, dl_sinr, share, failed.astype(np.float64),
     ))  # fmt: skip
-    user_cost = parts[0]
     total = 0.0
     for k in range(k_users):  # in order: K all-local users sum to exactly K
         total += user_cost[k]
-    return parts, total / k_users, latency_cost.mean(), energy_cost.mean()
+    mean_cost = total / k_users
+    latency_term = latency_cost.mean()
+    energy_term = energy_cost.mean()
+    return parts, mean_cost, latency_term, energy_term, mean_cost - latency_term - energy_term
 
 
 def kernel_slot_arguments(slot: Slot) -> tuple[Any, ...]:
@@ -241,7 +272,7 @@ def evaluate(slot: Slot, allocation: Allocation, *, check: bool = True) -> Outco
     sc = slot.scenario
     a = allocation
     equal_share = a.edge_share is None
-    parts, mean_user_cost, latency_term, energy_term = _evaluate_kernel(
+    parts, mean_user_cost, latency_term, energy_term, failure_term = _evaluate_kernel(
         np.asarray(a.split, dtype=np.int64),
         np.asarray(a.ul_subchannel, dtype=np.int64),
         np.asarray(a.dl_subchannel, dtype=np.int64),
@@ -253,22 +284,24 @@ def evaluate(slot: Slot, allocation: Allocation, *, check: bool = True) -> Outco
         *kernel_slot_arguments(slot),
     )
     k = sc.num_users
-    latency = parts[1]
+    failed = parts[-1] > 0.0
     if sc.deadline_s is None:
-        miss = np.zeros(k, dtype=bool)
-        num_misses = 0
+        miss = failed
     else:
-        miss = latency > sc.deadline_s
-        num_misses = int(miss.sum())
+        miss = failed | (parts[1] > sc.deadline_s)
+    num_misses = int(miss.sum())
     miss_term = sc.miss_penalty * num_misses / k
     return Outcome(
-        # the mean of per-user costs (not latency_term + energy_term): all-local users
-        # cost exactly 1 each, so an all-local slot costs exactly 1.0 for any lambda
+        # the mean of per-user costs (not the sum of the terms): all-local users cost
+        # exactly 1 each, so an all-local slot costs exactly 1.0 for any lambda
         mean_user_cost + miss_term,
         latency_term,
         energy_term,
+        failure_term,
         miss_term,
-        *parts,
+        *parts[:-1],
+        failed,
+        int(failed.sum()),
         miss,
         num_misses,
         allocation,

@@ -10,7 +10,7 @@ physics is not derived a second time on the side; only the SIC order
 (:func:`noma_split_env.noma.decoded_before`) and each user's gain on its own
 subchannel are read besides.
 
-Derivation (notation of SPEC sections 4-5; ``Gamma`` = SINR, ``T`` times, ``E``
+Derivation (notation of docs/model.md sections 4-5; ``Gamma`` = SINR, ``T`` times, ``E``
 energies, all per user ``k``)::
 
     C      = (1/K) sum_k c_k + mu misses / K
@@ -49,6 +49,10 @@ Non-smooth parts, stated once:
 * **Latency cap.** A stage whose time reached ``scenario.latency_cap_s`` is constant in
   the powers and shares (``T = cap``): its latency derivative is 0; the energy of a
   capped upload is ``p cap``, whose derivative ``b cap`` remains.
+* **Failed tasks.** A failed task costs ``max(c_k, 1) + failure_penalty``
+  (docs/model.md section 5.3): where ``c_k <= 1`` that is a constant, with derivative
+  0 in every variable; where ``c_k > 1`` it is ``c_k``'s. The jump at the failure
+  boundary itself (and the miss it adds) is seen only by the line search.
 * **Deadlines.** The miss term ``mu misses / K`` is piecewise constant: its gradient
   is zero wherever it exists. Solvers see a deadline only through the cost values of
   their line search.
@@ -126,11 +130,14 @@ def cost_gradient(
         outcome.ul_sinr,
         outcome.dl_sinr,
         outcome.edge_share,
+        outcome.failed.astype(np.float64),
+        outcome.user_cost,
         with_share,
         sc.access == "oma",
         sc.sic_residual,
         sc.latency_weight,
         sc.latency_cap_s,
+        sc.failure_penalty,
     )
     return CostGradient(gp, gq, ge if with_share else None, outcome)
 
@@ -200,21 +207,29 @@ def gradient_kernel(
     ul_sinr: np.ndarray,
     dl_sinr: np.ndarray,
     share: np.ndarray,
+    failed: np.ndarray,
+    user_cost: np.ndarray,
     with_share: bool,
     oma: bool,
     psi: float,
     lam: float,
     cap: float,
+    penalty: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(dC/dp, dC/dq, dC/de)``, each ``[K]``, from an outcome's parts (module docstring).
 
-    ``t_up`` .. ``share`` are the rows of the :class:`~noma_split_env.Outcome` of the
-    point; ``dC/de`` is zeros when ``with_share`` is False (equal shares).
+    ``t_up`` .. ``user_cost`` are the rows of the :class:`~noma_split_env.Outcome` of
+    the point (``failed`` as 0/1); ``dC/de`` is zeros when ``with_share`` is False
+    (equal shares).
     """
     k_users = split.shape[0]
     active = split < num_layers
     a = lam / t_ref
     b = (1.0 - lam) / e_ref
+    for k in range(k_users):
+        if failed[k] > 0.0 and user_cost[k] <= 1.0 + penalty:
+            a[k] = 0.0  # a failed task at cost 1 + penalty: constant in every variable
+            b[k] = 0.0
     g_ul = np.empty(k_users)
     g_dl = np.empty(k_users)
     for k in range(k_users):

@@ -29,10 +29,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from noma_split_env.channel import thermal_noise_w
+from noma_split_env.channel import pathloss_db, thermal_noise_w
+from noma_split_env.checks import check, is_int, is_real, range_text
 from noma_split_env.profiles import DnnProfile, available_profiles, load_profile
 
-__all__ = ["PRESETS", "ModelTable", "Scenario"]
+__all__ = ["FIELD_RANGES", "PRESETS", "FieldRange", "ModelTable", "Scenario"]
 
 
 @dataclass(frozen=True)
@@ -98,12 +99,36 @@ class ModelTable:
         return table
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+@dataclass(frozen=True)
+class FieldRange:
+    """The allowed values of one numeric :class:`Scenario` field, with its unit.
 
+    Every numeric field has one (:data:`FIELD_RANGES`): wide enough for any cell a
+    researcher studies, narrow enough that every accepted scenario gives finite
+    observations and rewards for every admissible action (tested at the bounds).
+    """
 
-def _is_real(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    lo: float
+    hi: float
+    unit: str = ""
+    integer: bool = False
+    hi_open: bool = False
+    optional: bool = False
+    """None is allowed too (it has a meaning of its own, given in the field's docs)."""
+
+    def allowed(self) -> str:
+        """The range as text, e.g. ``"a number in [0, 1)"``."""
+        text = range_text(
+            self.lo, self.hi, integer=self.integer, hi_open=self.hi_open, unit=self.unit
+        )
+        return f"None or {text}" if self.optional else text
+
+    def contains(self, value: Any) -> bool:
+        """``value`` is allowed (None only if ``optional``)."""
+        if value is None:
+            return self.optional
+        ok = (is_int(value) if self.integer else is_real(value)) and math.isfinite(value)
+        return ok and self.lo <= value and (value < self.hi if self.hi_open else value <= self.hi)
 
 
 @dataclass(frozen=True)
@@ -201,10 +226,16 @@ class Scenario:
     deadline_s: float | None = None
     """tau, per-task deadline [s]; None = no deadline (no misses)."""
     miss_penalty: float = 1.0
-    """mu, slot-cost penalty per missed deadline, scaled by misses / K (>= 0)."""
+    """mu, slot-cost penalty per missed deadline or failed task, scaled by misses / K."""
     latency_cap_s: float = 10.0
-    """Cap on each stage (upload, edge compute, download) latency [s]: a stage with
-    work to do and zero rate takes this long, so the cost stays finite."""
+    """The longest a stage (upload, edge compute, download) may take [s]. A stage that
+    cannot finish within it (zero power or share, or a rate below ``amount / cap``)
+    fails the task (docs/model.md section 5.3); its time is reported as the cap, so
+    every figure stays finite."""
+    failure_penalty: float = 1.0
+    """Added to the per-user cost of a failed task, whose cost is
+    ``max(c_k, 1) + failure_penalty``: a failed task always costs more than running it
+    locally (cost 1), so zero-power "offloading" is never free (> 0)."""
     allocate_edge_share: bool = False
     """If True the action includes each user's edge compute share (journal
     version); otherwise offloading users share the edge equally."""
@@ -219,108 +250,57 @@ class Scenario:
         models = self.models
         if isinstance(models, (str, DnnProfile)):
             models = (models,)
-        object.__setattr__(self, "models", tuple(models))
-        if self.model_weights is not None:
+        if isinstance(models, (list, tuple)):
+            object.__setattr__(self, "models", tuple(models))
+        if isinstance(self.model_weights, (list, np.ndarray)):
             object.__setattr__(self, "model_weights", tuple(self.model_weights))
         self._validate()
 
     def _check(self, name: str, ok: bool, allowed: str) -> None:
-        if not ok:
-            raise ValueError(f"Scenario.{name}: got {getattr(self, name)!r}, allowed: {allowed}")
+        check("Scenario", name, getattr(self, name), ok, allowed)
 
     def _validate(self) -> None:
-        positive_ints = ("num_users", "num_subchannels", "max_episode_steps")
-        for name in positive_ints:
-            v = getattr(self, name)
-            self._check(name, _is_int(v) and v >= 1, "an integer >= 1")
-        positive = (
-            "ul_bandwidth_hz",
-            "dl_bandwidth_hz",
-            "cell_radius_m",
-            "min_distance_m",
-            "slot_duration_s",
-            "user_max_power_w",
-            "bs_max_power_w",
-            "device_freq_hz",
-            "device_flops_per_cycle",
-            "device_capacitance",
-            "edge_freq_hz",
-            "edge_flops_per_cycle",
-            "edge_capacitance",
-            "input_bits",
-            "activation_bits",
-            "latency_cap_s",
-        )
-        for name in positive:
-            v = getattr(self, name)
-            self._check(name, _is_real(v) and math.isfinite(v) and v > 0, "a finite number > 0")
-        non_negative = (
-            "sic_residual",
-            "shadowing_std_db",
-            "user_speed_mps",
-            "miss_penalty",
-            "bs_noise_figure_db",
-            "ue_noise_figure_db",
-            "pathloss_exponent",
-        )
-        for name in non_negative:
-            v = getattr(self, name)
-            self._check(name, _is_real(v) and math.isfinite(v) and v >= 0, "a finite number >= 0")
-        for name in ("noise_dbm_hz", "pathloss_db_at_1km"):
-            v = getattr(self, name)
-            self._check(name, _is_real(v) and math.isfinite(v), "a finite number [dB]")
+        for name, rng in FIELD_RANGES.items():
+            self._check(name, rng.contains(getattr(self, name)), rng.allowed())
         self._check(
             "min_distance_m",
             self.min_distance_m < self.cell_radius_m,
             f"a distance below cell_radius_m = {self.cell_radius_m}",
         )
-        self._check(
-            "fading_correlation",
-            _is_real(self.fading_correlation) and 0 <= self.fading_correlation < 1,
-            "a number in [0, 1)",
+        loss = float(
+            pathloss_db(self.min_distance_m, self.pathloss_db_at_1km, self.pathloss_exponent)
         )
         self._check(
-            "latency_weight",
-            _is_real(self.latency_weight) and 0 <= self.latency_weight <= 1,
-            "a number in [0, 1]",
+            "pathloss_db_at_1km",
+            loss >= 0.0,
+            f"a value whose path loss at min_distance_m = {self.min_distance_m} m is >= 0 dB "
+            f"(a passive channel has no gain; it is {loss:.1f} dB with pathloss_exponent = "
+            f"{self.pathloss_exponent})",
         )
         self._check("access", self.access in ("noma", "oma"), "'noma' or 'oma'")
         self._check(
             "allocate_edge_share", isinstance(self.allocate_edge_share, bool), "True or False"
         )
-        self._check(
-            "deadline_s",
-            self.deadline_s is None
-            or (
-                _is_real(self.deadline_s) and math.isfinite(self.deadline_s) and self.deadline_s > 0
-            ),
-            "None (no deadline) or a finite number > 0 [s]",
-        )
-        self._check(
-            "result_bits",
-            self.result_bits is None
-            or (
-                _is_real(self.result_bits)
-                and math.isfinite(self.result_bits)
-                and self.result_bits >= 0
-            ),
-            "None (the model's output size) or a finite number >= 0 [bit]",
-        )
         shipped = available_profiles()
         self._check(
             "models",
-            len(self.models) >= 1
-            and all(isinstance(m, DnnProfile) or m in shipped for m in self.models),
+            isinstance(self.models, tuple)
+            and len(self.models) >= 1
+            and all(
+                isinstance(m, DnnProfile) or (isinstance(m, str) and m in shipped)
+                for m in self.models
+            ),
             f"a non-empty tuple of DnnProfile objects or shipped names {shipped}",
         )
         if self.model_weights is not None:
             w = self.model_weights
             self._check(
                 "model_weights",
-                len(w) == len(self.models)
-                and all(_is_real(x) and math.isfinite(x) and x >= 0 for x in w)
+                isinstance(w, tuple)
+                and len(w) == len(self.models)
+                and all(is_real(x) and math.isfinite(x) and 0 <= x <= 1e6 for x in w)
                 and sum(w) > 0,
-                f"None or {len(self.models)} finite weights >= 0 with a positive sum",
+                f"None or {len(self.models)} finite weights in [0, 1e6] with a positive sum",
             )
 
     # ------------------------------------------------------------------ presets
@@ -397,6 +377,46 @@ class Scenario:
         return self.device_capacitance * self.device_freq_hz**2 / self.device_flops_per_cycle
 
 
+FIELD_RANGES: dict[str, FieldRange] = {
+    "num_users": FieldRange(1, 256, integer=True),
+    "num_subchannels": FieldRange(1, 64, integer=True),
+    "ul_bandwidth_hz": FieldRange(1e4, 1e10, "Hz"),
+    "dl_bandwidth_hz": FieldRange(1e4, 1e10, "Hz"),
+    "noise_dbm_hz": FieldRange(-210.0, -120.0, "dBm/Hz"),
+    "bs_noise_figure_db": FieldRange(0.0, 30.0, "dB"),
+    "ue_noise_figure_db": FieldRange(0.0, 30.0, "dB"),
+    "sic_residual": FieldRange(0.0, 1.0),
+    "pathloss_db_at_1km": FieldRange(30.0, 200.0, "dB"),
+    "pathloss_exponent": FieldRange(1.5, 8.0),
+    "shadowing_std_db": FieldRange(0.0, 20.0, "dB"),
+    "fading_correlation": FieldRange(0.0, 1.0, hi_open=True),
+    "cell_radius_m": FieldRange(10.0, 1e5, "m"),
+    "min_distance_m": FieldRange(1.0, 1e4, "m"),
+    "user_speed_mps": FieldRange(0.0, 150.0, "m/s"),
+    "slot_duration_s": FieldRange(1e-3, 3600.0, "s"),
+    "user_max_power_w": FieldRange(1e-4, 10.0, "W"),
+    "bs_max_power_w": FieldRange(1e-3, 1000.0, "W"),
+    "device_freq_hz": FieldRange(1e7, 1e10, "cycle/s"),
+    "device_flops_per_cycle": FieldRange(0.1, 1e4, "FLOP/cycle"),
+    "device_capacitance": FieldRange(1e-32, 1e-24, "J s^2/cycle^3"),
+    "edge_freq_hz": FieldRange(1e7, 1e11, "cycle/s"),
+    "edge_flops_per_cycle": FieldRange(1.0, 1e6, "FLOP/cycle"),
+    "edge_capacitance": FieldRange(1e-32, 1e-22, "J s^2/cycle^3"),
+    "input_bits": FieldRange(1.0, 64.0, "bit"),
+    "activation_bits": FieldRange(1.0, 64.0, "bit"),
+    "result_bits": FieldRange(0.0, 1e10, "bit", optional=True),
+    "latency_weight": FieldRange(0.0, 1.0),
+    "deadline_s": FieldRange(1e-6, 1e5, "s", optional=True),
+    "miss_penalty": FieldRange(0.0, 1e6),
+    "latency_cap_s": FieldRange(1e-3, 1e5, "s"),
+    "failure_penalty": FieldRange(1e-6, 1e6),
+    "max_episode_steps": FieldRange(1, 10**9, integer=True),
+}
+"""The allowed range of every numeric :class:`Scenario` field (docs/model.md section 8
+lists them with the defaults and sources). Besides these, ``min_distance_m <
+cell_radius_m`` and the path loss at ``min_distance_m`` must be >= 0 dB."""
+
+
 KERNEL_CONSTANTS = (
     "ul_subchannel_hz",
     "dl_subchannel_hz",
@@ -410,6 +430,7 @@ KERNEL_CONSTANTS = (
     "edge_capacitance",
     "latency_cap_s",
     "latency_weight",
+    "failure_penalty",
 )
 """Scenario constants packed, in this order, into one array for the compiled kernel of
 :func:`noma_split_env.evaluate`."""

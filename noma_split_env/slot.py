@@ -196,8 +196,9 @@ class Allocation:
         ul_power: ``[K]`` user transmit power [W] in ``[0, P_user_max]``.
         dl_power: ``[K]`` BS power for each user's result [W], ``>= 0``,
             ``sum <= P_bs_max``.
-        edge_share: ``[K]`` share of the edge server, ``>= 0``, ``sum <= 1``; None =
-            equal shares among the offloading users (``s_k < L_k``).
+        edge_share: ``[K]`` share of the edge server, ``>= 0``, ``sum <= 1``, only
+            when the scenario has ``allocate_edge_share=True``; None = equal shares
+            among the offloading users (``s_k < L_k``).
     """
 
     split: np.ndarray
@@ -235,6 +236,12 @@ class Allocation:
             _typed(name, getattr(self, name), k, integer=name in _INT_FIELDS) for name in _FIELDS
         ]
         has_share = self.edge_share is not None
+        if has_share and not sc.allocate_edge_share:
+            raise ValueError(
+                f"Allocation.edge_share: got {np.asarray(self.edge_share).tolist()}, allowed: "
+                "None (the scenario has allocate_edge_share=False: offloading users share the "
+                "edge equally)"
+            )
         share = _typed("edge_share", self.edge_share, k, integer=False) if has_share else _NONE
         bad = _domain_violation(
             *arrays,

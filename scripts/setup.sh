@@ -13,5 +13,5 @@ if ! "$PY" -c "import torch" 2>/dev/null; then
   "$PY" -m pip install --quiet --upgrade pip
   "$PY" -m pip install --quiet "torch==2.13.0"
 fi
-"$PY" -m pip install --quiet -e ".[dev]"
+"$PY" -m pip install --quiet -e ".[rl,dev]"
 echo "NomaSplit is set up in .venv ($("$PY" -c 'import torch, noma_split_env; print("torch", torch.__version__)'))"

@@ -211,7 +211,7 @@ def test_action_with_wrong_keys_is_rejected():
 
 def test_extreme_but_valid_actions_stay_finite():
     sc = Scenario.preset(
-        "default", sic_residual=1e6, min_distance_m=490.0, shadowing_std_db=30.0,
+        "default", sic_residual=1.0, min_distance_m=490.0, shadowing_std_db=20.0,
         allocate_edge_share=True,
     )  # fmt: skip
     env = NomaSplitEnv(sc)
