@@ -222,9 +222,12 @@ def _evaluate_kernel(
         | (w_edge > 0.0) & (f_edge * phi_e < w_edge / cap)
         | (d_dl > 0.0) & (dl_rate < d_dl / cap)
     )
+    extra = 0.0
     for k in range(k_users):
         if failed[k]:
-            user_cost[k] = max(user_cost[k], 1.0) + penalty
+            failed_cost = max(user_cost[k], 1.0) + penalty
+            extra += failed_cost - user_cost[k]
+            user_cost[k] = failed_cost
     parts = np.vstack((
         user_cost, latency, energy, device_energy, edge_energy,
         t_local, t_up, t_edge, t_dl, e_local, e_up, e_edge, e_dl,
@@ -233,10 +236,7 @@ def _evaluate_kernel(
     total = 0.0
     for k in range(k_users):  # in order: K all-local users sum to exactly K
         total += user_cost[k]
-    mean_cost = total / k_users
-    latency_term = latency_cost.mean()
-    energy_term = energy_cost.mean()
-    return parts, mean_cost, latency_term, energy_term, mean_cost - latency_term - energy_term
+    return parts, total / k_users, latency_cost.mean(), energy_cost.mean(), extra / k_users
 
 
 def kernel_slot_arguments(slot: Slot) -> tuple[Any, ...]:

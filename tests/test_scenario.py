@@ -7,9 +7,12 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
-from noma_split_env import PRESETS, Allocation, Scenario, evaluate
+from noma_split_env import PRESETS, Allocation, NomaSplitEnv, Scenario, evaluate
 from noma_split_env.dynamics import CellDynamics
+from noma_split_env.scenario import FIELD_RANGES
 
 
 @pytest.mark.parametrize(
@@ -68,6 +71,17 @@ def test_preset_overrides_and_replace():
         ("result_bits", -1.0),
         ("max_episode_steps", 0),
         ("latency_cap_s", 0.0),
+        ("failure_penalty", 0.0),
+        # the hostile values that used to pass and break the physics
+        ("device_capacitance", 1e300),
+        ("edge_capacitance", 1e300),
+        ("user_max_power_w", 1e308),
+        ("device_freq_hz", 1e-300),
+        ("cell_radius_m", 1e300),
+        ("sic_residual", 1e6),
+        ("models", None),
+        ("models", 3),
+        ("pathloss_db_at_1km", 30.0),  # in range, but a gain > 0 dB at 35 m
     ],
 )
 def test_invalid_value_names_field_value_and_range(field, value):
@@ -123,3 +137,107 @@ def test_default_is_not_degenerate():
     assert kinds["edge"] / total <= 0.70, kinds
     assert kinds["local"] / total <= 0.70, kinds
     assert kinds["mid"] > 0, kinds
+
+
+def test_every_numeric_field_has_a_documented_range():
+    numeric = {
+        f.name
+        for f in dataclasses.fields(Scenario)
+        if f.name != "name"
+        and (isinstance(f.default, (int, float)) or f.name in FIELD_RANGES)
+        and not isinstance(f.default, bool)
+    }
+    assert numeric <= set(FIELD_RANGES)
+    for name, rng in FIELD_RANGES.items():
+        assert rng.lo < rng.hi, name
+        assert rng.contains(getattr(Scenario(), name)), name  # the default is allowed
+        for outside in (rng.lo - abs(rng.lo) * 0.5 - 1, rng.hi * 2 + 1, float("nan")):
+            with pytest.raises(ValueError, match=f"Scenario.{name}: got .*allowed: "):
+                Scenario(**{name: outside})
+
+
+def consistent(values: dict[str, object]) -> dict[str, object]:
+    """Make drawn field values meet the cross-field rules (the annulus is not empty, the
+    path loss at the minimum distance is >= 0 dB) by moving the distances only."""
+    out = dict(values)
+    radius = float(out.get("cell_radius_m", 500.0))
+    d_min = float(out.get("min_distance_m", 35.0))
+    pl0 = float(out.get("pathloss_db_at_1km", 128.1))
+    n = float(out.get("pathloss_exponent", 3.76))
+    d_min = max(d_min, 1000.0 * 10 ** (-pl0 / (10 * n)) * 1.001)  # PL(d_min) >= 0 dB
+    if d_min >= radius:
+        radius = min(d_min * 2, FIELD_RANGES["cell_radius_m"].hi)
+        d_min = min(d_min, radius / 2)
+    out["cell_radius_m"], out["min_distance_m"] = radius, d_min
+    return out
+
+
+def bound_values(name: str) -> list[object]:
+    rng = FIELD_RANGES[name]
+    hi = rng.hi * (1 - 1e-12) if rng.hi_open else rng.hi
+    inside = (rng.lo + hi) / 2 if rng.lo <= 0 else float(np.sqrt(rng.lo * hi))
+    values: list[object] = [rng.lo, hi, int(inside) if rng.integer else inside]
+    return [*values, None] if rng.optional else values
+
+
+def admissible_actions(env: NomaSplitEnv) -> list[dict[str, np.ndarray]]:
+    """The corners of the action space (every power and share 0 or 1, every split 0 or
+    L_max, every user on subchannel 0 or N-1) and a few random actions."""
+    space = env.action_space
+    space.seed(0)
+    k = env.scenario.num_users
+    actions = []
+    for fill in (0.0, 1.0):
+        for split in (0, env.decoder.max_layers):
+            for sub in (0, env.scenario.num_subchannels - 1):
+                action = {
+                    key: (np.full(k, fill, dtype=np.float32) if key.endswith(("power", "share"))
+                          else np.full(k, sub, dtype=np.int64))
+                    for key in space
+                }  # fmt: skip
+                action["split"] = np.full(k, split, dtype=np.int64)
+                actions.append(action)
+    return actions + [space.sample() for _ in range(3)]
+
+
+def assert_finite_everywhere(scenario: Scenario) -> None:
+    env = NomaSplitEnv(scenario)
+    obs, _ = env.reset(seed=0)
+    for action in admissible_actions(env):
+        assert np.all(np.isfinite(obs)) and env.observation_space.contains(obs)
+        obs, reward, _, _, info = env.step(action)
+        assert np.isfinite(reward), (scenario, action)
+        for key, value in info.items():
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                assert np.all(np.isfinite(value)), key
+        assert all(np.isfinite(v) for v in info["reward_terms"].values())
+
+
+@pytest.mark.parametrize("name", sorted(FIELD_RANGES))
+def test_each_field_at_and_inside_its_bounds_gives_finite_steps(name):
+    for value in bound_values(name):
+        overrides = consistent({name: value})
+        if name in ("num_users", "num_subchannels") and value == FIELD_RANGES[name].hi:
+            overrides["max_episode_steps"] = 2  # keep the test fast at K=256 / N=64
+        assert_finite_everywhere(Scenario(**overrides))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_any_mix_of_bounds_gives_finite_steps(data):
+    """Every field at its low bound, its high bound or inside, independently: every
+    accepted scenario gives finite observations and rewards for every tested action."""
+    values = {}
+    for name in sorted(FIELD_RANGES):
+        value = data.draw(st.sampled_from(bound_values(name)), label=name)
+        if name == "num_users":
+            value = min(value, 32)  # K and N at their maxima are tested one at a time
+        if name == "num_subchannels":
+            value = min(value, 8)
+        values[name] = value
+    values["max_episode_steps"] = 12
+    try:
+        scenario = Scenario(**consistent(values))
+    except ValueError:
+        assume(False)  # a cross-field rule the distance repair could not meet
+    assert_finite_everywhere(scenario)
