@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 
 from agents.base import BaseAgent, register
-from agents.gradient_descent import SlotProblem, _check_positive
+from agents.gradient_descent import SlotProblem
 from noma_split_env import Allocation, Slot, evaluate
+from noma_split_env.checks import check, check_number, is_real
 
 __all__ = ["Exhaustive", "compute_bound", "num_combinations"]
 
@@ -74,16 +75,16 @@ class Exhaustive(BaseAgent):
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        _check_positive(owner, "max_combinations", max_combinations, integer=True)
-        _check_positive(owner, "gtol", gtol)
-        _check_positive(owner, "ftol", ftol)
-        _check_positive(owner, "max_iter", max_iter, integer=True)
+        check_number(owner, "max_combinations", max_combinations, lo=1, integer=True)
+        check_number(owner, "gtol", gtol, lo=0.0)
+        check_number(owner, "ftol", ftol, lo=0.0)
+        check_number(owner, "max_iter", max_iter, lo=1, integer=True)
         scales = tuple(start_scales) if isinstance(start_scales, (tuple, list)) else ()
-        _check(
+        check(
             owner,
             "start_scales",
             start_scales,
-            len(scales) >= 1 and all(_is_real(v) and 0 < v <= 1 for v in scales),
+            len(scales) >= 1 and all(is_real(v) and 0 < v <= 1 for v in scales),
             "a non-empty tuple of numbers in (0, 1]",
         )
         self.max_combinations = int(max_combinations)
@@ -163,15 +164,6 @@ def compute_bound(slot: Slot, split: np.ndarray) -> float:
         latency, energy = latency + out.t_edge, energy + out.e_edge
     lam = sc.latency_weight
     return float(np.mean(lam * (latency / slot.t_ref) + (1.0 - lam) * (energy / slot.e_ref)))
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
-def _check(owner: str, name: str, value: Any, ok: bool, allowed: str) -> None:
-    if not ok:
-        raise ValueError(f"{owner}.{name}: got {value!r}, allowed: {allowed}")
 
 
 register("exhaustive", Exhaustive)

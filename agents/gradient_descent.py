@@ -108,6 +108,7 @@ from numba import njit
 
 from agents.base import BaseAgent, register
 from noma_split_env import Allocation, Slot, evaluate
+from noma_split_env.checks import check_number
 from noma_split_env.evaluate import PARTS, _evaluate_kernel, kernel_slot_arguments
 from noma_split_env.gradient import gradient_kernel
 
@@ -516,22 +517,6 @@ class SlotProblem:
         return cost
 
 
-def _check_positive(owner: str, name: str, value: Any, integer: bool = False) -> None:
-    if integer:
-        ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
-        allowed = "an integer >= 1"
-    else:
-        ok = (
-            isinstance(value, (int, float, np.integer, np.floating))
-            and not isinstance(value, bool)
-            and math.isfinite(value)
-            and value >= 0
-        )
-        allowed = "a finite number >= 0"
-    if not ok:
-        raise ValueError(f"{owner}.{name}: got {value!r}, allowed: {allowed}")
-
-
 class GradientDescent(BaseAgent):
     """Coordinate search over users with a projected-GD descent per discrete candidate.
 
@@ -574,9 +559,9 @@ class GradientDescent(BaseAgent):
         if not isinstance(warm_start, bool):
             raise ValueError(f"{owner}.warm_start: got {warm_start!r}, allowed: True or False")
         for name, value in (("gtol", gtol), ("ftol", ftol), ("sweep_tol", sweep_tol)):
-            _check_positive(owner, name, value)
-        _check_positive(owner, "max_iter", max_iter, integer=True)
-        _check_positive(owner, "max_sweeps", max_sweeps, integer=True)
+            check_number(owner, name, value, lo=0.0)
+        check_number(owner, "max_iter", max_iter, lo=1, integer=True)
+        check_number(owner, "max_sweeps", max_sweeps, lo=1, integer=True)
         self.warm_start = warm_start
         self.gtol = float(gtol)
         self.ftol = float(ftol)
@@ -593,14 +578,7 @@ class GradientDescent(BaseAgent):
                 f"{owner}.starts: got {starts!r}, allowed: a non-empty tuple of {options}"
             )
         self.starts = tuple(starts)
-        if not (
-            isinstance(max_swaps, (int, np.integer))
-            and not isinstance(max_swaps, bool)
-            and max_swaps >= 0
-        ):
-            raise ValueError(
-                f"{owner}.max_swaps: got {max_swaps!r}, allowed: an integer >= 0 (0: no swaps)"
-            )
+        check_number(owner, "max_swaps", max_swaps, lo=0, integer=True)
         self.max_swaps = int(max_swaps)
 
     # ------------------------------------------------------------------ search

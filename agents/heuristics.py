@@ -28,6 +28,7 @@ import numpy as np
 
 from agents.base import BaseAgent, register
 from noma_split_env import Allocation, Slot, evaluate
+from noma_split_env.checks import check_number
 
 __all__ = [
     "AllEdge",
@@ -199,9 +200,7 @@ class Greedy(BaseAgent):
 
     def __init__(self, max_sweeps: int = 10) -> None:
         super().__init__()
-        if not isinstance(max_sweeps, int) or isinstance(max_sweeps, bool) or max_sweeps < 1:
-            raise ValueError(f"Greedy.max_sweeps: got {max_sweeps!r}, allowed: an integer >= 1")
-        self.max_sweeps = max_sweeps
+        self.max_sweeps = int(check_number("Greedy", "max_sweeps", max_sweeps, lo=1, integer=True))
 
     def _cost(self, slot: Slot, split: np.ndarray) -> float:
         self.stats.evaluations += 1

@@ -31,7 +31,7 @@ from noma_split_env.channel import (
 )
 from noma_split_env.observation import encode
 from noma_split_env.scenario import Scenario
-from noma_split_env.slot import Slot
+from noma_split_env.slot import Slot, task_arrays
 
 __all__ = ["CellDynamics"]
 
@@ -98,30 +98,10 @@ class CellDynamics:
         model = self._task_rng.choice(
             len(sc.models), size=(num_slots, k), p=sc.model_probabilities
         ).astype(np.int64)
-        table = sc.model_table
-        total = table.total_flops[model]
-        num_layers = table.num_layers[model]
-        device = table.device_flops[model]
-        upload = table.upload_bits[model]
-        result = table.result_bits[model]
-        t_ref = total / sc.device_flops_per_s
-        e_ref = total * sc.device_joule_per_flop
+        tasks = task_arrays(sc, model)  # [T, ...] each
         self._observations = encode(sc, gains[:, 0], gains[:, 1], distance, model)
         return [
-            Slot(
-                scenario=sc,
-                ul_gain=gains[t, 0],
-                dl_gain=gains[t, 1],
-                distance_m=distance[t],
-                model_index=model[t],
-                num_layers=num_layers[t],
-                device_flops=device[t],
-                upload_bits=upload[t],
-                total_flops=total[t],
-                result_bits=result[t],
-                t_ref=t_ref[t],
-                e_ref=e_ref[t],
-            )
+            Slot(sc, gains[t, 0], gains[t, 1], distance[t], model[t], *(a[t] for a in tasks))
             for t in range(num_slots)
         ]
 

@@ -20,7 +20,7 @@ from noma_split_env.profiles import DnnProfile
 from noma_split_env.scenario import Scenario
 from noma_split_env.units import linear_to_db
 
-__all__ = ["Allocation", "Slot"]
+__all__ = ["Allocation", "Slot", "task_arrays"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,21 +66,8 @@ class Slot:
         model_index: np.ndarray,
     ) -> Slot:
         """Build from already validated arrays (the environment's fast path)."""
-        table = scenario.model_table
-        total = table.total_flops[model_index]
         return cls(
-            scenario=scenario,
-            ul_gain=ul_gain,
-            dl_gain=dl_gain,
-            distance_m=distance_m,
-            model_index=model_index,
-            num_layers=table.num_layers[model_index],
-            device_flops=table.device_flops[model_index],
-            upload_bits=table.upload_bits[model_index],
-            total_flops=total,
-            result_bits=table.result_bits[model_index],
-            t_ref=total / scenario.device_flops_per_s,
-            e_ref=total * scenario.device_joule_per_flop,
+            scenario, ul_gain, dl_gain, distance_m, model_index, *task_arrays(scenario, model_index)
         )
 
     @classmethod
@@ -136,6 +123,28 @@ class Slot:
         """Each user's DNN profile."""
         mix = self.scenario.profiles
         return tuple(mix[i] for i in self.model_index)
+
+
+def task_arrays(scenario: Scenario, model_index: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The per-task tables of :class:`Slot`, for tasks ``model_index`` of any shape ``[...]``.
+
+    Returns, in the order of the :class:`Slot` attributes: ``num_layers [...]``,
+    ``device_flops [..., L_max+1]``, ``upload_bits [..., L_max+1]``, ``total_flops [...]``,
+    ``result_bits [...]``, ``t_ref [...]`` = ``W / (f_d phi_d)`` [s] and ``e_ref [...]`` =
+    ``W kappa_d f_d^2 / phi_d`` [J] (the all-local latency and energy, docs/model.md
+    section 5). The one place where a task becomes its tables.
+    """
+    table = scenario.model_table
+    total = table.total_flops[model_index]
+    return (
+        table.num_layers[model_index],
+        table.device_flops[model_index],
+        table.upload_bits[model_index],
+        total,
+        table.result_bits[model_index],
+        total / scenario.device_flops_per_s,
+        total * scenario.device_joule_per_flop,
+    )
 
 
 def _gain_array(name: str, value: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
