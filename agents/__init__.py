@@ -1,4 +1,4 @@
-"""Solver plugins: every agent maps a Slot to an Allocation (SPEC section 7).
+"""Solver plugins: every agent maps a Slot to an Allocation (docs/model.md section 7).
 
 >>> import agents
 >>> "all-local" in agents.available()

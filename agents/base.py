@@ -41,6 +41,7 @@ __all__ = [
     "AgentStats",
     "BaseAgent",
     "available",
+    "caused_by_interrupt",
     "make",
     "register",
 ]
@@ -94,10 +95,20 @@ class BaseAgent:
         """Start a new episode; stateless agents ignore it."""
 
     def act(self, slot: Slot) -> Allocation:
-        """The allocation for ``slot``, with the call's statistics in ``stats``."""
+        """The allocation for ``slot``, with the call's statistics in ``stats``.
+
+        A Ctrl-C inside a compiled (numba) kernel reaches Python as a ``SystemError``
+        chained to the ``KeyboardInterrupt``; it is raised as the plain
+        ``KeyboardInterrupt`` it is.
+        """
         self.stats = AgentStats()
         start = time.perf_counter()
-        allocation = self._act(slot)
+        try:
+            allocation = self._act(slot)
+        except SystemError as exc:
+            if caused_by_interrupt(exc):
+                raise KeyboardInterrupt from None
+            raise
         self.stats.wall_time_s = time.perf_counter() - start
         return allocation
 
@@ -106,6 +117,18 @@ class BaseAgent:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """``exc`` is, or was caused by, a ``KeyboardInterrupt`` (numba turns a Ctrl-C in a
+    compiled function into a chain of ``SystemError``s ending in one)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 _REGISTRY: dict[str, Callable[..., Agent]] = {}

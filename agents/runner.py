@@ -17,7 +17,7 @@ intends) and so is the agent (``agent.reset(seed)`` for ``e = 0``, then
 decides on the env's current slot, ``env.unwrapped.slot``, and the env scores the
 decision with :meth:`~noma_split_env.NomaSplitEnv.step_allocation` (the one
 :func:`~noma_split_env.evaluate`). Mobility, fading and tasks do not depend on the
-decisions (SPEC section 6), so every agent faces exactly the same slots.
+decisions (docs/model.md section 6), so every agent faces exactly the same slots.
 
 The result is a :class:`Records` table, one row per slot (fields in
 :data:`RECORD_SCHEMA`), written to CSV or JSON with the standard library, and
@@ -40,6 +40,7 @@ import numpy as np
 
 from agents.base import Agent, available, make
 from noma_split_env import NomaSplitEnv, Scenario
+from noma_split_env.files import atomic_write
 
 __all__ = [
     "RECORD_SCHEMA",
@@ -60,6 +61,7 @@ RECORD_SCHEMA: tuple[tuple[str, type, str], ...] = (
     ("cost", float, "slot cost mean_k c_k + mu misses / K (reward = -cost)"),
     ("latency_term", float, "lambda mean_k T_k / T_ref,k"),
     ("energy_term", float, "(1 - lambda) mean_k E_k / E_ref,k"),
+    ("failure_term", float, "what failed tasks add to the cost (docs/model.md section 5.3)"),
     ("miss_term", float, "mu misses / K"),
     ("latency_s", float, "mean_k T_k [s]"),
     ("t_local_s", float, "mean_k T_loc [s]"),
@@ -68,7 +70,8 @@ RECORD_SCHEMA: tuple[tuple[str, type, str], ...] = (
     ("t_dl_s", float, "mean_k T_dl [s]"),
     ("device_energy_j", float, "mean_k (E_loc + E_up) [J]"),
     ("edge_energy_j", float, "mean_k (E_edge + E_dl) [J]"),
-    ("misses", int, "users that missed the deadline"),
+    ("failures", int, "users whose task failed (a stage could not finish within the cap)"),
+    ("misses", int, "users whose task failed or missed the deadline"),
     ("offloading", int, "users with s_k < L_k"),
     ("decision_time_s", float, "wall time of agent.act, measured by the runner [s]"),
     ("iterations", int, "agent.stats.iterations (0 if the agent has no stats)"),
@@ -89,7 +92,8 @@ SUMMARY_SCHEMA: tuple[tuple[str, type, str], ...] = (
     ("t_up_ms", float, "mean per-user upload time [ms]"),
     ("device_energy_j", float, "mean per-user device energy per slot [J]"),
     ("edge_energy_j", float, "mean per-user edge energy per slot [J]"),
-    ("miss_rate", float, "missed tasks / tasks"),
+    ("failure_rate", float, "failed tasks / tasks"),
+    ("miss_rate", float, "missed (failed or late) tasks / tasks"),
     ("offload_rate", float, "offloading users / users"),
     ("decision_time_ms", float, "mean wall time of agent.act [ms]"),
     ("iterations", float, "mean agent iterations per slot"),
@@ -147,19 +151,22 @@ class Table:
 
     # ---------------------------------------------------------------- files
     def to_csv(self, path: str | PathLike[str]) -> Path:
-        """Write a CSV file with a header row; floats exactly (``repr``). Returns the path."""
+        """Write a CSV file with a header row; floats exactly (``repr``). Returns the path.
+
+        The file appears complete or not at all (written atomically)."""
         path = Path(path)
-        with path.open("w", newline="", encoding="utf-8") as f:
+        with atomic_write(path, newline="") as f:
             writer = csv.DictWriter(f, fieldnames=self.columns)
             writer.writeheader()
             writer.writerows(self.rows)
         return path
 
     def to_json(self, path: str | PathLike[str]) -> Path:
-        """Write a JSON array of row objects (NaN and infinities as null). Returns the path."""
+        """Write a JSON array of row objects (NaN and infinities as null), atomically.
+        Returns the path."""
         path = Path(path)
         rows = [{k: _json_value(v) for k, v in row.items()} for row in self.rows]
-        with path.open("w", encoding="utf-8") as f:
+        with atomic_write(path) as f:
             json.dump(rows, f, indent=1, allow_nan=False)
             f.write("\n")
         return path
@@ -303,6 +310,7 @@ class Records(Table):
                     "t_up_ms": 1e3 * _mean(rows, "t_up_s"),
                     "device_energy_j": _mean(rows, "device_energy_j"),
                     "edge_energy_j": _mean(rows, "edge_energy_j"),
+                    "failure_rate": sum(r["failures"] for r in rows) / users,
                     "miss_rate": sum(r["misses"] for r in rows) / users,
                     "offload_rate": sum(r["offloading"] for r in rows) / users,
                     "decision_time_ms": 1e3 * _mean(rows, "decision_time_s"),
@@ -466,6 +474,7 @@ def _run_slot(
         "cost": float(info["cost"]),
         "latency_term": float(info["latency_term"]),
         "energy_term": float(info["energy_term"]),
+        "failure_term": float(info["failure_term"]),
         "miss_term": float(info["miss_term"]),
         "latency_s": float(info["latency"].mean()),
         "t_local_s": float(info["t_local"].mean()),
@@ -474,6 +483,7 @@ def _run_slot(
         "t_dl_s": float(info["t_dl"].mean()),
         "device_energy_j": float(info["device_energy"].mean()),
         "edge_energy_j": float(info["edge_energy"].mean()),
+        "failures": int(info["num_failed"]),
         "misses": int(info["num_misses"]),
         "offloading": int(np.count_nonzero(allocation.split < slot.num_layers)),
         "decision_time_s": elapsed,

@@ -4,7 +4,7 @@
 >>> import noma_split_env
 >>> env = gym.make("NomaSplit-v0")
 
-Public API (SPEC section 7): :class:`Scenario`, :class:`Slot`, :class:`Allocation`,
+Public API (docs/model.md section 7): :class:`Scenario`, :class:`Slot`, :class:`Allocation`,
 :class:`Outcome` and the one cost function :func:`evaluate`.
 """
 

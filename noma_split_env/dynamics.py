@@ -5,7 +5,7 @@ at a time, fully vectorized; each has its own random stream, seeded from the
 environment's ``np_random`` at reset. Two agents run on the same seed therefore face
 exactly the same users, channels and tasks whatever they do.
 
-Per slot t (SPEC section 4):
+Per slot t (docs/model.md section 4):
 
 * positions: uniform drop over the annulus at reset; then a random walk of
   ``user_speed_mps x slot_duration_s`` per slot with a uniform direction;

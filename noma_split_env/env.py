@@ -31,7 +31,7 @@ class NomaSplitEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
     subchannels and the uplink and downlink transmit powers (and, if the scenario
     says so, the user's share of the edge server), trading latency against the
     energy of device and edge. The physics is in :func:`noma_split_env.evaluate`
-    (SPEC sections 4-5); the model follows Yuan et al., "High Efficiency Inference
+    (docs/model.md sections 4-5); the model follows Yuan et al., "High Efficiency Inference
     Accelerating Algorithm for NOMA-based Mobile Edge Computing", arXiv 2312.15850.
 
     ## Action Space

@@ -5,7 +5,7 @@ chosen subchannel, its power and its subchannel index. Users with ``active == Fa
 (split ``s_k = L_k``: nothing to send) take part in neither link: they cause no
 interference and get SINR 0.
 
-SIC order (SPEC section 4): on each subchannel users are ranked by channel gain,
+SIC order (docs/model.md section 4): on each subchannel users are ranked by channel gain,
 strongest first; equal gains are ranked by user index (lower index = stronger), so
 the order is total and deterministic.
 

@@ -146,7 +146,7 @@ class Scenario:
     num_subchannels: int = 2
     """N, subchannels per direction (>= 1)."""
     access: Literal["noma", "oma"] = "noma"
-    """"noma": users sharing a subchannel superpose, separated by SIC (SPEC 4);
+    """"noma": users sharing a subchannel superpose, separated by SIC (docs/model.md section 4);
     "oma": they split its bandwidth equally and do not interfere."""
     ul_bandwidth_hz: float = 5e6
     """W_ul, total uplink band [Hz] (5 MHz LTE carrier; the uplink is the narrower

@@ -3,7 +3,7 @@
 :class:`Slot` holds what the controller sees in a time slot: the channel gains of
 every user on every subchannel in both directions, the user distances and the DNN
 task of each user, with the per-split tables the cost needs. :class:`Allocation` is
-the decision, in physical units (SPEC section 2); :meth:`Allocation.check` rejects one
+the decision, in physical units (docs/model.md section 2); :meth:`Allocation.check` rejects one
 outside its domain with a ``ValueError`` that names the field.
 """
 
@@ -196,7 +196,7 @@ def _distance_from_gain(scenario: Scenario, ul_gain: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class Allocation:
-    """One slot's decision for every user, in physical units (SPEC section 2).
+    """One slot's decision for every user, in physical units (docs/model.md section 2).
 
     Attributes:
         split: ``[K]`` int, split point ``s_k`` in ``0..L_k``.

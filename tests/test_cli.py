@@ -1,6 +1,13 @@
-"""``noma-split rollout``: prints one row per slot; bad input is one line."""
+"""``noma-split rollout``: prints one row per slot; bad input is one line; Ctrl-C is
+one line and exit code 130."""
 
 from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,3 +44,31 @@ def test_rollout_bad_input_is_one_line(argv: list[str], needle: str, capsys) -> 
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and needle in err, err
+
+
+def test_rollout_negative_seed_is_one_line(capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["rollout", "--seed", "-1"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--seed: must be >= 0, got -1" in err, err
+
+
+def test_ctrl_c_inside_a_numba_solver_exits_130_in_one_line() -> None:
+    """SIGINT while Li-GD runs its compiled descent (a dense slot takes ~0.5 s): numba
+    wraps the interrupt in SystemErrors; the command still says one line, exit 130."""
+    script = Path(sys.executable).with_name("noma-split")
+    argv = [str(script), "rollout", "--scenario", "dense", "--agent", "li-gd", "--steps", "50"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the header, then the first slot: Li-GD is now busy
+            if line.split()[:1] == ["0"]:
+                break
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err.strip() == "noma-split rollout: interrupted", err

@@ -1,4 +1,4 @@
-"""The one cost function against hand computation of the SPEC formulas (sections 4-5)."""
+"""The one cost function against hand computation of docs/model.md, sections 4-5."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def two_user_scenario(**overrides: object) -> Scenario:
 
 
 def hand_outcome(sc: Scenario, g_ul, g_dl, split, p, q, share=None):
-    """The SPEC formulas written out for K=2 on one subchannel (distinct gains)."""
+    """The formulas of docs/model.md written out for K=2 on one subchannel (distinct gains)."""
     d = {0: 16000.0, 1: 8000.0, 2: 4000.0, 3: 0.0}
     w_dev = {0: 0.0, 1: 1e9, 2: 3e9, 3: 6e9}
     s2_ul = 10 ** ((sc.noise_dbm_hz + sc.bs_noise_figure_db) / 10) * 1e-3 * sc.ul_bandwidth_hz

@@ -48,7 +48,7 @@ def one_user_slot() -> Slot:
 
 
 def closed_form_optimum(slot: Slot) -> tuple[int, float, float, float]:
-    """SPEC section 5 for one user alone on the cell (no interference, the whole edge):
+    """docs/model.md section 5 for one user alone on the cell (no interference, the whole edge):
 
     cost(s, p, q) = lam (T_loc + T_up(p) + T_edge + T_dl(q)) / T_ref
                     + (1 - lam) (E_loc + p T_up(p) + E_edge + q T_dl(q)) / E_ref,

@@ -11,7 +11,7 @@ import pytest
 
 from noma_split_env.profiles import DnnProfile, available_profiles, load_profile
 
-# Published multiply-accumulates at 224x224 (SPEC section 3; torchvision model docs for
+# Published multiply-accumulates at 224x224 (docs/model.md section 3; torchvision model docs for
 # ViT-B/16, whose "GFLOPS" column counts MACs).
 PUBLISHED_MACS = {
     "vgg16": 15.5e9,

@@ -34,9 +34,6 @@ SCENARIOS = (
 )
 SCENARIO_IDS = [f"{eid}{'+edge' if kw else ''}" for eid, kw in SCENARIOS]
 
-# The base env's observation is a (K, features) Box; SB3's checker asks for 1-D or
-# image observations. Not an action-view issue (SPEC 6 / env.py): reported to the lead.
-
 NATIVE_KEYS = ("split", "ul_subchannel", "dl_subchannel", "ul_power", "dl_power", "edge_share")
 FRACTION_KEYS = ("ul_power", "dl_power", "edge_share")
 

@@ -7,20 +7,19 @@
 
 Each subcommand is argument parsing and wiring only; the logic lives in importable
 modules of :mod:`train` and :mod:`agents`. Errors are one line on stderr with a
-non-zero exit code (2 for bad input, 130 for Ctrl-C).
+non-zero exit code: 2 for bad input (a missing RL extra included), 130 for Ctrl-C,
+whatever the command is doing (importing, compiling, inside a numba kernel, saving).
 """
 
 from __future__ import annotations
 
 import argparse
 import shlex
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import NoReturn
-
-import agents
-from noma_split_env import PRESETS
 
 __all__ = ["build_parser", "main"]
 
@@ -72,6 +71,9 @@ def _rollout(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- train
 def _train(args: argparse.Namespace) -> int:
+    from train.extras import require_rl
+
+    require_rl("noma-split train")
     from train.config import load_config
     from train.training import resume, train
 
@@ -119,6 +121,9 @@ def _train(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- compare
 def _compare(args: argparse.Namespace) -> int:
+    from train.extras import require_rl
+
+    require_rl("noma-split compare (it trains or loads an RL policy)")
     from train.compare import DEFAULT_AGENTS, CompareConfig, compare
 
     start = time.perf_counter()
@@ -135,13 +140,10 @@ def _compare(args: argparse.Namespace) -> int:
         lambdas=tuple(args.lambdas),
         sweep_steps=args.sweep_steps,
         out=args.out,
+        overwrite=args.overwrite,
     )
     command = "noma-split " + " ".join(shlex.quote(a) for a in args.argv)
-    try:
-        result = compare(config, progress_bar=args.progress_bar, command=command.strip())
-    except KeyboardInterrupt as stop:
-        print(f"\nnoma-split compare: interrupted; {stop}".rstrip("; "), file=sys.stderr)
-        return 130
+    result = compare(config, progress_bar=args.progress_bar, command=command.strip())
     print()
     print(
         f"NomaSplit comparison: scenario={config.scenario}, {len(config.seeds)} seeds x "
@@ -194,10 +196,14 @@ def _lambdas(value: str) -> list[float]:
 
 
 def _agents() -> list[str]:
+    import agents
+
     return [a for a in agents.available() if a != "sb3"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from noma_split_env import PRESETS
+
     parser = _Parser(prog="noma-split", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     scenario = _choice("scenario", list(PRESETS))
@@ -217,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--agent", type=_choice("agent", _agents()), default="li-gd", help=agent_names
     )
     roll.add_argument("--steps", type=_positive_int, default=10, help="slots")
-    roll.add_argument("--seed", type=int, default=0, help="episode seed")
+    roll.add_argument("--seed", type=_int_at_least(0), default=0, help="episode seed")
     roll.set_defaults(handler=_rollout)
 
     tr = sub.add_parser(
@@ -275,7 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--lambdas", type=_lambdas, default=[0.0, 0.25, 0.5, 0.75, 1.0], help="e.g. 0,0.5,1"
     )
     cmp_.add_argument("--sweep-steps", type=_positive_int, default=20, help="slots per seed")
-    cmp_.add_argument("--out", help="results folder (default results/<scenario>__<time>)")
+    cmp_.add_argument("--out", help="results folder (default: a new results/<scenario>__<time>)")
+    cmp_.add_argument(
+        "--overwrite", action="store_true", help="let --out be a folder that is not empty"
+    )
     cmp_.add_argument(
         "--no-progress-bar", dest="progress_bar", action="store_false", help="no progress bar"
     )
@@ -285,13 +294,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    args.argv = argv
+    command = next((a for a in argv if not a.startswith("-")), "")
     try:
+        args = build_parser().parse_args(argv)
+        args.argv = argv
         return args.handler(args)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"noma-split {args.command}: error: {error}", file=sys.stderr)
+    except KeyboardInterrupt as stop:
+        return _interrupted(command, stop)
+    except (ValueError, FileNotFoundError, ImportError) as error:
+        print(f"{_prog(command)}: error: {error}", file=sys.stderr)
         return 2
+    except SystemError as error:  # numba's wrapper of a Ctrl-C inside a compiled kernel
+        from agents.base import caused_by_interrupt
+
+        if caused_by_interrupt(error):
+            return _interrupted(command, None)
+        raise
+
+
+def _interrupted(command: str, stop: BaseException | None) -> int:
+    """One line on stderr and exit code 130; a second Ctrl-C now changes nothing."""
+    if _main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    detail = f": {stop}" if stop is not None and str(stop) else ""
+    print(f"\n{_prog(command)}: interrupted{detail}", file=sys.stderr)
+    return 130
+
+
+def _prog(command: str) -> str:
+    return f"noma-split {command}" if command else "noma-split"
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":

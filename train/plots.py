@@ -19,6 +19,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from noma_split_env.files import atomic_path
+
 __all__ = [
     "plot_access",
     "plot_cost_bars",
@@ -49,8 +51,11 @@ def agent_color(label: str, index: int = 0) -> Any:
 def _save(fig: plt.Figure, path: str | PathLike[str]) -> Path:
     path = Path(path)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:  # complete or absent, never a truncated picture
+            fig.savefig(tmp, dpi=120)
+    finally:
+        plt.close(fig)
     return path
 
 

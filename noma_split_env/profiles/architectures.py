@@ -1,7 +1,7 @@
 """Plain-torch definitions of the DNNs shipped as profiles, cut into split-point blocks.
 
 Each builder returns a top-level :class:`torch.nn.Sequential` whose named children are
-the valid split points of the network (SPEC section 3): the network may be cut after
+the valid split points of the network (docs/model.md section 3): the network may be cut after
 any child, and the activation between two children is a single tensor.
 
 * Chain models (VGG16, AlexNet): one block per layer; a convolution carries its ReLU,

@@ -1,6 +1,6 @@
 """The DNN profile: per-layer workload and per-split data size of a real network.
 
-A profile is what the physics needs to know about a DNN (SPEC section 3):
+A profile is what the physics needs to know about a DNN (docs/model.md section 3):
 
 * ``layer_flops[l]``: workload ``w_{l+1}`` of layer ``l+1`` [FLOP], counted as
   2 x multiply-accumulates of convolutions, linear layers and attention matmuls
@@ -120,7 +120,7 @@ class DnnProfile:
         """``[L+1]`` bits ``D(s)`` sent uplink at each split point [bit].
 
         ``D(0)`` = input elements x ``input_bits``; ``D(s)`` = output elements of layer
-        ``s`` x ``activation_bits``; ``D(L) = 0`` (SPEC section 3).
+        ``s`` x ``activation_bits``; ``D(L) = 0`` (docs/model.md section 3).
         """
         d = self.upload_elements()
         d[0] *= input_bits
