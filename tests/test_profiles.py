@@ -186,3 +186,18 @@ def test_profile_does_not_freeze_the_callers_array():
     assert not profile.layer_flops.flags.writeable
     flops[0] = 5.0
     assert profile.layer_flops[0] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("flops", "shapes", "needle"),
+    [
+        ([1e-300, 0.0], ((4,), (2,)), "total workload in \\[1, 1e\\+16\\]"),
+        ([1e17, 0.0], ((4,), (2,)), "total workload"),
+        ([1e9, 1e9], ((0,), (2,)), "1 to 1e\\+10 elements"),
+        ([1e9, 1e9], ((10**6, 10**5), (2,)), "1 to 1e\\+10 elements"),
+    ],
+)
+def test_hostile_profiles_are_refused(flops, shapes, needle) -> None:
+    """A workload of 1e-300 FLOP made T_ref underflow to 0 (a NaN cost)."""
+    with pytest.raises(ValueError, match=needle):
+        DnnProfile("hostile", (3,), ("a", "b"), np.array(flops), shapes)

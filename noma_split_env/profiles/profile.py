@@ -18,13 +18,19 @@ This module needs NumPy only; profiling a new network needs torch
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["DnnProfile"]
+__all__ = ["MAX_ELEMENTS", "MAX_TOTAL_FLOPS", "DnnProfile"]
+
+MAX_TOTAL_FLOPS = 1e16
+"""Largest whole-network workload of a profile [FLOP] (ViT-B/16 is 3.5e10)."""
+MAX_ELEMENTS = 1e10
+"""Largest input or layer output of a profile [elements] (a 224x224 image is 1.5e5)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,8 +77,17 @@ class DnnProfile:
                 f"DnnProfile {self.name!r}: layer_flops must be finite and >= 0, "
                 f"got {flops.tolist()}"
             )
-        if flops.sum() <= 0:
-            raise ValueError(f"DnnProfile {self.name!r}: total workload must be > 0 FLOP")
+        if not 1.0 <= flops.sum() <= MAX_TOTAL_FLOPS:
+            raise ValueError(
+                f"DnnProfile {self.name!r}: layer_flops sum to {flops.sum():g} FLOP, allowed: "
+                f"a total workload in [1, {MAX_TOTAL_FLOPS:g}] FLOP"
+            )
+        elements = [math.prod(self.input_shape), *(math.prod(s) for s in shapes)]
+        if min(elements) < 1 or max(elements) > MAX_ELEMENTS:
+            raise ValueError(
+                f"DnnProfile {self.name!r}: the input and every layer output must have 1 to "
+                f"{MAX_ELEMENTS:g} elements, got {elements}"
+            )
         flops.setflags(write=False)
 
     # ------------------------------------------------------------------ sizes
