@@ -171,8 +171,11 @@ class DnnProfile:
         )
 
     def save(self, path: str | Path) -> None:
-        """Write the profile as JSON."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        """Write the profile as JSON (atomically: complete or not at all)."""
+        from noma_split_env.files import atomic_write
+
+        with atomic_write(path) as f:
+            f.write(json.dumps(self.to_dict(), indent=1) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> DnnProfile:
