@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from noma_split_env.files import atomic_write
+
 __all__ = ["MAX_ELEMENTS", "MAX_TOTAL_FLOPS", "DnnProfile"]
 
 MAX_TOTAL_FLOPS = 1e16
@@ -172,8 +174,6 @@ class DnnProfile:
 
     def save(self, path: str | Path) -> None:
         """Write the profile as JSON (atomically: complete or not at all)."""
-        from noma_split_env.files import atomic_write
-
         with atomic_write(path) as f:
             f.write(json.dumps(self.to_dict(), indent=1) + "\n")
 
