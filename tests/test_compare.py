@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -172,3 +174,133 @@ def test_bad_config_values(tmp_path: Path) -> None:
         CompareConfig(steps=0)
     with pytest.raises(ValueError, match="compare.lambdas"):
         CompareConfig(lambdas=(1.5,))
+
+
+# --------------------------------------------------------------------------- results folders
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, ppo_config: Path) -> Path:
+    from train.config import load_config
+    from train.training import train
+
+    cfg = load_config("ppo", path=ppo_config, overrides={"scenario": "tiny", "timesteps": 64})
+    return train(cfg, tmp_path_factory.mktemp("runs"), progress_bar=False).run_dir
+
+
+def quick_config(trained_run: Path, **changes: object) -> CompareConfig:
+    """A comparison of a few slots with an already trained policy (no training)."""
+    base = dict(
+        scenario="tiny", seeds=(0,), steps=2, agents=("all-local", "greedy"),
+        runs=(str(trained_run),), lambdas=(0.5,), sweep_agents=("all-local",), sweep_steps=1,
+    )  # fmt: skip
+    return CompareConfig(**{**base, **changes})
+
+
+def test_two_comparisons_in_the_same_second_get_their_own_folders(
+    tmp_path: Path, trained_run: Path, monkeypatch
+) -> None:
+    """The default folder carries the time to the second; two runs started in the same
+    second used to write into one folder, the first run's results lost."""
+    import train.compare as module
+
+    monkeypatch.setattr(module, "default_out_dir", lambda scenario: tmp_path / "same__second")
+    first = compare(quick_config(trained_run), progress_bar=False, log=lambda _: None)
+    second = compare(quick_config(trained_run, seeds=(1,)), progress_bar=False, log=lambda _: None)
+    assert first.out_dir != second.out_dir
+    assert {first.out_dir.name, second.out_dir.name} == {"same__second", "same__second-2"}
+    assert Records.from_csv(first.out_dir / "records.csv") == first.records  # not overwritten
+    assert {r["seed"] for r in Records.from_csv(second.out_dir / "records.csv")} == {1}
+
+
+def test_concurrent_processes_never_share_a_folder(tmp_path: Path, trained_run: Path) -> None:
+    """Two real ``noma-split compare`` processes at once, both with the default folder."""
+    script = Path(sys.executable).with_name("noma-split")
+    argv = [str(script), "compare", "--scenario", "tiny", "--seeds", "1", "--steps", "1"]
+    argv += ["--agents", "all-local", "--lambdas", "0.5", "--sweep-steps", "1"]
+    argv += ["--run", str(trained_run), "--no-progress-bar"]
+    procs = [
+        subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err
+    folders = sorted((tmp_path / "results").iterdir())
+    assert len(folders) == 2
+    for folder in folders:
+        assert (folder / "records.csv").is_file() and (folder / "summary.md").is_file()
+
+
+def test_out_onto_a_non_empty_folder_refuses_unless_asked(
+    tmp_path: Path, trained_run: Path, capsys
+) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.tex").write_text("months of work")
+    argv = ["compare", "--scenario", "tiny", "--seeds", "1", "--steps", "1", "--agents",
+            "all-local", "--lambdas", "0.5", "--sweep-steps", "1", "--run", str(trained_run),
+            "--out", str(out), "--no-progress-bar"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not empty; pass --overwrite" in err, err
+    assert sorted(p.name for p in out.iterdir()) == ["thesis.tex"]
+    assert main([*argv, "--overwrite"]) == 0
+    assert (out / "thesis.tex").read_text() == "months of work"
+    assert (out / "records.csv").is_file()
+
+
+@pytest.mark.parametrize("kind", ["file", "under-a-file", "unwritable"])
+def test_bad_output_paths_fail_before_any_work(
+    tmp_path: Path, trained_run: Path, kind: str, capsys
+) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    out = {"file": blocker, "under-a-file": blocker / "sub", "unwritable": Path("/proc/nsx")}[kind]
+    argv = ["compare", "--scenario", "tiny", "--run", str(trained_run), "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("noma-split compare: error: --out"), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_a_failing_comparison_leaves_no_folder(
+    tmp_path: Path, trained_run: Path, monkeypatch, capsys
+) -> None:
+    """Validation comes first (a bad run folder, a bad training config), and a crash
+    mid-way removes the folder the command created."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "--scenario", "tiny", "--run", str(tmp_path / "nope")]) == 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"hyperparams": {"n_steps": -5}}))
+    assert main(["compare", "--scenario", "tiny", "--config", str(bad)]) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 2 and "n_steps" in errors[1], errors
+    import train.compare as module
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(module, "run", crash)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        compare(quick_config(trained_run), progress_bar=False, log=lambda _: None)
+    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").iterdir())
+
+
+def test_ctrl_c_during_the_comparison_is_one_line(tmp_path: Path, trained_run: Path) -> None:
+    """SIGINT while Li-GD and GD run: exit 130, one line, no half-made folder."""
+    script = Path(sys.executable).with_name("noma-split")
+    argv = [str(script), "compare", "--scenario", "tiny", "--seeds", "200", "--steps", "100",
+            "--agents", "li-gd", "gd", "--run", str(trained_run), "--no-progress-bar"]  # fmt: skip
+    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith(b"comparing"):
+                break
+        time.sleep(1.0)  # the warm-up call, then the first slots: inside the solver
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err.decode().strip() == "noma-split compare: interrupted", err
+    assert not any((tmp_path / "results").glob("*"))

@@ -4,6 +4,8 @@ it did in training, reloads to the same actions, and fails clearly on bad files.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +14,11 @@ import yaml
 
 import agents
 from agents.runner import run
-from agents.sb3_agent import SB3Agent
 from noma_split_env import NomaSplitEnv, Scenario, Slot
 from train.cli import main
 from train.config import load_config
-from train.training import make_vec_env, train
+from train.sb3_agent import SB3Agent
+from train.training import files_of, make_vec_env, train
 
 TINY = {
     "ppo": {"n_steps": 32, "batch_size": 32, "n_epochs": 2},
@@ -79,7 +81,7 @@ def test_acts_like_the_policy_in_its_training_envs(trained: Path) -> None:
 
 def test_reloads_to_the_same_actions(trained: Path) -> None:
     first, second = SB3Agent(trained), SB3Agent(trained / "model.zip")
-    # saved by CheckpointCallback during the last rollout, before the last update
+    # saved by the checkpoint callback during the last rollout, before the last update
     path = trained / "checkpoints" / "model_256_steps.zip"
     checkpoints = SB3Agent(path), SB3Agent(path)
     for slot in slots():
@@ -117,6 +119,10 @@ def test_bad_paths_and_files(trained: Path, tmp_path: Path) -> None:
     (copy / "vecnormalize.pkl").unlink()
     with pytest.raises(FileNotFoundError, match="no vecnormalize.pkl"):
         SB3Agent(copy)
+    checkpoint = files_of(copy / "checkpoints" / "model_256_steps.zip")
+    checkpoint.vecnormalize.unlink()
+    with pytest.raises(FileNotFoundError, match=f"no {checkpoint.vecnormalize.name}"):
+        SB3Agent(checkpoint.model)
     (copy / "config.yaml").unlink()
     with pytest.raises(FileNotFoundError, match="no config.yaml"):
         SB3Agent(copy)
@@ -140,6 +146,38 @@ def test_compare_rejects_bad_runs_in_one_line(trained: Path, tmp_path: Path, cap
     (bad / "config.yaml").write_text(yaml.safe_dump({"algo": "ppo", "scenario": "tiny"}))
     (bad / "model.zip").write_bytes(b"\x00" * 10)
     for path, needle in ((tmp_path / "missing", "does not exist"), (bad, "cannot load")):
-        code = main(["compare", "--scenario", "tiny", "--run", str(path), "--out", str(tmp_path)])
+        out = str(tmp_path / "out")  # an empty results folder: the run is what is bad
+        code = main(["compare", "--scenario", "tiny", "--run", str(path), "--out", out])
         err = capsys.readouterr().err
         assert code == 2 and err.count("\n") == 1 and needle in err, err
+
+
+def python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_agents_does_not_import_train() -> None:
+    """The sb3 agent is an entry point of ``train``: no import cycle agents <-> train."""
+    done = python(
+        "import agents, sys; "
+        "assert not any(m == 'train' or m.startswith('train.') for m in sys.modules); "
+        "assert 'sb3' in agents.available()"
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_without_the_rl_extra_the_sb3_agent_says_what_to_install(tmp_path: Path) -> None:
+    """Checked before the path: the message is about the missing extra."""
+    blocked = "import sys; sys.modules.update(torch=None, stable_baselines3=None, yaml=None)"
+    done = python(
+        f"{blocked}\n"
+        "import agents, train.cli, train.config, train.training\n"
+        "train.cli.build_parser()\n"
+        f"agents.make('sb3', path={str(tmp_path)!r})\n"
+    )
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("train.extras.MissingExtraError: the sb3 agent needs the RL extra")
+    assert 'pip install "noma-split[rl]"' in last

@@ -3,17 +3,24 @@ resumes, bad input fails in one line. Tiny budgets on the ``tiny`` scenario."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 import subprocess
 import sys
+import threading
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
+from noma_split_env.files import atomic_write
 from train import training
 from train.cli import main
 from train.config import ALGORITHMS, CONFIG_DIR, load_config
+from train.sb3_agent import SB3Agent
 
 TINY = {
     "ppo": {"n_steps": 32, "batch_size": 32, "n_epochs": 2},
@@ -56,6 +63,29 @@ def only_run(runs: Path) -> Path:
     return run
 
 
+def quiet(_: str) -> None:
+    """A ``log`` that drops the notes."""
+
+
+def ctrl_c_at(monkeypatch, steps: int) -> None:
+    """Make the next run raise KeyboardInterrupt (a Ctrl-C) once it has trained ``steps``."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class CtrlC(BaseCallback):
+        def _on_step(self) -> bool:
+            if self.num_timesteps >= steps:
+                raise KeyboardInterrupt
+            return True
+
+    real = training._callbacks
+
+    def with_ctrl_c(*args, **kwargs):
+        callbacks, evaluation = real(*args, **kwargs)
+        return [*callbacks, CtrlC()], evaluation
+
+    monkeypatch.setattr(training, "_callbacks", with_ctrl_c)
+
+
 def test_default_configs_are_valid() -> None:
     for algo in ALGORITHMS:
         cfg = load_config(algo)
@@ -75,8 +105,12 @@ def test_each_algorithm_trains_and_saves(tmp_path: Path, algo: str, capsys) -> N
         assert (run / name).is_file(), name
     assert any((run / "tb").rglob("events.out.tfevents.*"))
     assert (run / "checkpoints" / "model_256_steps.zip").is_file()
+    assert not list(run.rglob(".*")), "temporary files of atomic writes left behind"
     curve = training.read_curve(run)
     assert [r["timesteps"] for r in curve] == [0, 128, 256]
+    with np.load(run / "eval" / "evaluations.npz") as log:
+        assert log["timesteps"].tolist() == [r["timesteps"] for r in curve]
+        assert log["results"].shape == log["ep_lengths"].shape == (len(curve), 2)
     assert all(np.isfinite(r["cost_mean"]) and r["cost_mean"] > 0 for r in curve)
     saved = load_config(path=run / "config.yaml")
     assert saved == load_config(algo, tiny_config(tmp_path, algo), {"timesteps": 256, "seed": 3})
@@ -118,24 +152,11 @@ def _parameters(path: Path) -> list[np.ndarray]:
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resumes(tmp_path: Path, monkeypatch, capsys) -> None:
-    from stable_baselines3.common.callbacks import BaseCallback
-
-    class CtrlC(BaseCallback):
-        def _on_step(self) -> bool:
-            if self.num_timesteps >= 160:
-                raise KeyboardInterrupt
-            return True
-
     real = training._callbacks
-
-    def with_ctrl_c(*args, **kwargs):
-        callbacks, evaluation = real(*args, **kwargs)
-        return [*callbacks, CtrlC()], evaluation
-
     runs = tmp_path / "runs"
     argv = ["train", "--timesteps", "256", "--config", str(tiny_config(tmp_path, "ppo"))]
     argv += ["--runs-dir", str(runs), "--no-progress-bar"]
-    monkeypatch.setattr(training, "_callbacks", with_ctrl_c)
+    ctrl_c_at(monkeypatch, 160)
     assert main(argv) == 130
     run = only_run(runs)
     err = capsys.readouterr().err
@@ -222,3 +243,272 @@ def test_same_command_same_model_across_processes(tmp_path: Path) -> None:
         _parameters(first / "model.zip"), _parameters(second / "model.zip"), strict=True
     ):
         np.testing.assert_array_equal(a, b)
+
+
+# --------------------------------------------------------------------------- hardening
+def test_runs_started_in_the_same_second_get_distinct_folders(tmp_path: Path) -> None:
+    config = load_config("ppo", overrides={"scenario": "tiny"})
+    when = datetime(2026, 1, 2, 3, 4, 5)
+    first, second = (training.new_run_dir(tmp_path / "runs", config, when) for _ in range(2))
+    assert first != second and first.is_dir() and second.is_dir()
+    assert first.name == training.run_name(config, when)
+    assert second.name.startswith(first.name)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """A finished tiny PPO run: checkpoints at 128 and 256 steps, then model.zip."""
+    tmp = tmp_path_factory.mktemp("finished")
+    config = load_config(path=tiny_config(tmp, "ppo"), overrides={"timesteps": 256})
+    return training.train(config, tmp / "runs", progress_bar=False, log=quiet).run_dir
+
+
+def copy_of(run: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(run, tmp_path / run.name))
+
+
+@pytest.mark.parametrize(
+    ("broken", "content"),
+    [("model", b""), ("vecnormalize", b""), ("vecnormalize", b"not a pickle")],
+)
+def test_resume_skips_a_newest_checkpoint_that_does_not_load(
+    finished_run: Path, tmp_path: Path, broken: str, content: bytes
+) -> None:
+    run = copy_of(finished_run, tmp_path)
+    newest, previous = training.list_checkpoints(run)[:2]
+    path = getattr(newest, broken)
+    path.write_bytes(content)
+    notes: list[str] = []
+    result = training.resume(run, 512, progress_bar=False, log=notes.append)
+    assert notes[0].startswith(f"skipping checkpoints/{newest.model.name}: ")
+    assert (path.name if broken != "model" else "the model") in notes[0]
+    assert notes[1].startswith(f"resuming from checkpoints/{previous.model.name}")
+    assert result.timesteps == load_config(path=run / "config.yaml").effective_timesteps(
+        previous.steps
+    )
+    assert result.curve[-1]["timesteps"] == result.timesteps
+
+
+def test_resume_falls_back_to_model_zip_then_fails_in_one_line(
+    finished_run: Path, tmp_path: Path, capsys
+) -> None:
+    run = copy_of(finished_run, tmp_path)
+    for files in training.list_checkpoints(run):
+        files.model.write_bytes(b"")
+    notes: list[str] = []
+    result = training.resume(run, 320, progress_bar=False, log=notes.append)
+    assert any(n.startswith("resuming from model.zip") for n in notes), notes
+    assert not result.interrupted and result.timesteps >= 320
+
+    saved = [*training.list_checkpoints(run), training.final_files(run)]
+    for files in saved:
+        files.model.write_bytes(b"")
+    err = _fails(["train", "--resume", str(run), "--timesteps", "1024"], capsys, "no saved model")
+    assert all(f"{f.model.relative_to(run).as_posix()}: the model" in err for f in saved), err
+
+
+def test_resume_ignores_a_truncated_evaluation_log(finished_run: Path, tmp_path: Path) -> None:
+    run = copy_of(finished_run, tmp_path)
+    log = run / "eval" / "evaluations.npz"
+    log.write_bytes(b"")
+    notes: list[str] = []
+    result = training.resume(run, 512, progress_bar=False, log=notes.append)
+    assert any(n.startswith("ignoring eval/evaluations.npz") for n in notes), notes
+    resumed_at = result.curve[0]["timesteps"]
+    assert resumed_at == training.checkpoint_steps(training.list_checkpoints(finished_run)[0].model)
+    with np.load(log) as data:  # written anew, complete
+        assert data["timesteps"].tolist() == [r["timesteps"] for r in result.curve]
+
+
+def test_deferred_sigint_holds_ctrl_c_until_the_block_is_done(tmp_path: Path) -> None:
+    before = signal.getsignal(signal.SIGINT)
+    saved = tmp_path / "saved.txt"
+    with pytest.raises(KeyboardInterrupt), training.deferred_sigint() as received:
+        os.kill(os.getpid(), signal.SIGINT)
+        with atomic_write(saved) as f:
+            f.write("complete")
+        held = list(received)
+    assert held == [signal.SIGINT]
+    assert saved.read_text() == "complete"
+    assert signal.getsignal(signal.SIGINT) is before
+
+    with training.deferred_sigint(reraise=False) as received:
+        os.kill(os.getpid(), signal.SIGINT)
+        saved.write_text("again")
+    assert received == [signal.SIGINT] and saved.read_text() == "again"
+    assert signal.getsignal(signal.SIGINT) is before
+
+    errors: list[BaseException] = []
+
+    def elsewhere() -> None:  # no handlers outside the main thread: the block just runs
+        try:
+            with training.deferred_sigint() as received:
+                assert received == []
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    assert errors == []
+
+
+def test_a_second_ctrl_c_during_the_save_keeps_the_checkpoint(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    before = signal.getsignal(signal.SIGINT)
+    real_save = training.save_model
+
+    def impatient_save(model, files):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C again while the checkpoint is saved
+        return real_save(model, files)
+
+    ctrl_c_at(monkeypatch, 96)
+    monkeypatch.setattr(training, "save_model", impatient_save)
+    runs = tmp_path / "runs"
+    config = tiny_config(tmp_path, "ppo", checkpoint_freq=0)
+    argv = ["train", "--timesteps", "256", "--config", str(config), "--runs-dir", str(runs)]
+    assert main([*argv, "--no-progress-bar"]) == 130
+    run = only_run(runs)
+    assert f"--resume {run}" in capsys.readouterr().err
+    checkpoint = training.latest_checkpoint(run)
+    assert checkpoint is not None and training.checkpoint_steps(checkpoint) >= 96
+    assert SB3Agent(checkpoint).model.num_timesteps == training.checkpoint_steps(checkpoint)
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_failing_run_removes_what_it_created(tmp_path: Path, monkeypatch) -> None:
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class Boom(BaseCallback):
+        def _on_step(self) -> bool:
+            raise RuntimeError("boom")
+
+    real = training._callbacks
+
+    def with_boom(*args):
+        callbacks, evaluation = real(*args)
+        return [*callbacks, Boom()], evaluation
+
+    monkeypatch.setattr(training, "_callbacks", with_boom)
+    config = load_config(path=tiny_config(tmp_path, "ppo"), overrides={"timesteps": 64})
+    runs = tmp_path / "runs"
+    with pytest.raises(RuntimeError, match="boom"):
+        training.train(config, runs, progress_bar=False)
+    assert list(runs.iterdir()) == []
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    with pytest.raises(RuntimeError, match="boom"):
+        training.train(config, run_dir=mine, progress_bar=False)
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_a_runs_dir_that_cannot_hold_runs_fails_before_training(tmp_path: Path, capsys) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    config = str(tiny_config(tmp_path, "ppo"))
+    for runs in (blocker, blocker / "runs"):
+        _fails(["train", "--config", config, "--runs-dir", str(runs)], capsys, "--runs-dir")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "ppo_tiny.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("algo", "hyperparams", "n_envs"),
+    [
+        ("ppo", {"n_steps": 32, "batch_size": 32, "n_epochs": 1}, 2),
+        ("td3", {"learning_starts": 8, "batch_size": 8, "buffer_size": 500, "train_freq": 3}, 2),
+        ("sac", {"learning_starts": 8, "batch_size": 8, "train_freq": [3, "episode"]}, 1),
+    ],
+)
+def test_the_budget_is_rounded_to_whole_collections_and_said(
+    tmp_path: Path, capsys, algo: str, hyperparams: dict, n_envs: int
+) -> None:
+    path = tiny_config(tmp_path, algo, hyperparams=hyperparams, n_envs=n_envs, checkpoint_freq=0)
+    config = load_config(path=path, overrides={"timesteps": 100})
+    assert config.effective_timesteps() > config.timesteps
+    runs = tmp_path / "runs"
+    argv = ["train", "--config", str(path), "--timesteps", "100", "--runs-dir", str(runs)]
+    assert main([*argv, "--no-progress-bar"]) == 0
+    out, err = capsys.readouterr()
+    assert config.rounding_note() in err.splitlines()
+    assert config.rounding_note().startswith("timesteps 100 rounded up to")
+    assert f"trained {config.effective_timesteps()} steps" in out
+    assert training.read_curve(only_run(runs))[-1]["timesteps"] == config.effective_timesteps()
+
+
+BAD_VALUES = [
+    # the values of the hardening issue
+    ("ppo", {"hyperparams": {"n_steps": -5}}, "config.hyperparams.n_steps: got -5, allowed:"),
+    ("ppo", {"hyperparams": {"batch_size": 0}}, "config.hyperparams.batch_size: got 0, allowed:"),
+    ("ppo", {"hyperparams": {"clip_range": "wide"}}, "config.hyperparams.clip_range: got 'wide'"),
+    ("ppo", {"policy_kwargs": {"hidden": -4}}, "config.policy_kwargs.hidden: got -4, allowed:"),
+    (
+        "ppo",
+        {"hyperparams": {"gamma": 5.0}},
+        "config.hyperparams.gamma: got 5.0, allowed: a number in [0, 1]",
+    ),
+    ("ppo", {"torch_threads": 100000}, "config.torch_threads: got 100000, allowed:"),
+    # one of each other rule
+    ("ppo", {"hyperparams": {"batch_size": 1}}, "batch_size: got 1, allowed: an integer >= 2"),
+    ("ppo", {"hyperparams": {"learning_rate": "fast"}}, "learning_rate: got 'fast'"),
+    ("ppo", {"hyperparams": {"learning_rate": "linear:-1"}}, "learning_rate: got 'linear:-1'"),
+    ("ppo", {"hyperparams": {"n_epochs": 0}}, "n_epochs: got 0"),
+    ("ppo", {"hyperparams": {"gae_lambda": 1.5}}, "gae_lambda: got 1.5"),
+    ("ppo", {"hyperparams": {"clip_range_vf": 0}}, "clip_range_vf: got 0"),
+    ("ppo", {"hyperparams": {"ent_coef": -0.1}}, "ent_coef: got -0.1"),
+    ("ppo", {"hyperparams": {"vf_coef": "half"}}, "vf_coef: got 'half'"),
+    ("ppo", {"hyperparams": {"max_grad_norm": 0}}, "max_grad_norm: got 0"),
+    ("ppo", {"hyperparams": {"target_kl": -1}}, "target_kl: got -1"),
+    ("ppo", {"hyperparams": {"normalize_advantage": "yes"}}, "normalize_advantage: got 'yes'"),
+    ("ppo", {"hyperparams": {"sde_sample_freq": -2}}, "sde_sample_freq: got -2"),
+    ("ppo", {"hyperparams": {"stats_window_size": 0}}, "stats_window_size: got 0"),
+    ("ppo", {"hyperparams": {"use_sde": True}}, "use_sde: got True, allowed: false with"),
+    ("ppo", {"hyperparams": {"rollout_buffer_class": "x"}}, "unknown ppo argument(s)"),
+    ("a2c", {"hyperparams": {"rms_prop_eps": 0}}, "rms_prop_eps: got 0"),
+    ("a2c", {"hyperparams": {"use_rms_prop": 1}}, "use_rms_prop: got 1"),
+    ("sac", {"hyperparams": {"ent_coef": "auto_0"}}, "ent_coef: got 'auto_0'"),
+    ("sac", {"hyperparams": {"tau": 2}}, "tau: got 2"),
+    ("sac", {"hyperparams": {"buffer_size": 0}}, "buffer_size: got 0"),
+    ("sac", {"hyperparams": {"learning_starts": -1}}, "learning_starts: got -1"),
+    ("sac", {"hyperparams": {"train_freq": [4, "hour"]}}, "train_freq: got [4, 'hour']"),
+    ("sac", {"hyperparams": {"train_freq": [4, "episode"]}}, "with n_envs 1 only"),
+    ("sac", {"hyperparams": {"gradient_steps": 0}}, "gradient_steps: got 0"),
+    ("sac", {"hyperparams": {"target_entropy": "high"}}, "target_entropy: got 'high'"),
+    ("sac", {"hyperparams": {"optimize_memory_usage": True}}, "optimize_memory_usage: got True"),
+    ("td3", {"hyperparams": {"policy_delay": 0}}, "policy_delay: got 0"),
+    ("td3", {"hyperparams": {"target_policy_noise": -1}}, "target_policy_noise: got -1"),
+    ("td3", {"hyperparams": {"target_noise_clip": -1}}, "target_noise_clip: got -1"),
+    ("ppo", {"policy_kwargs": {"activation_fn": "swish"}}, "activation_fn: got 'swish'"),
+    ("ppo", {"policy_kwargs": {"rounds": -1}}, "rounds: got -1"),
+    ("ppo", {"policy_kwargs": {"ortho_init": "no"}}, "ortho_init: got 'no'"),
+    ("ppo", {"policy_kwargs": {"log_std_init": float("nan")}}, "log_std_init: got nan"),
+    ("ppo", {"policy_kwargs": {"optimizer_class": "Adam"}}, "unknown PerUserPolicy argument"),
+    ("ppo", {"policy_kwargs": {"num_users": 3}}, "unknown PerUserPolicy argument(s) num_users"),
+    (
+        "ppo",
+        {"policy": "MlpPolicy", "policy_kwargs": {"net_arch": [8, 0]}},
+        "config.policy_kwargs.net_arch: got [8, 0]",
+    ),
+    (
+        "ppo",
+        {"policy": "MlpPolicy", "policy_kwargs": {"squash_output": True}},
+        "squash_output: got True",
+    ),
+    ("td3", {"policy_kwargs": {"net_arch": {"pi": [8]}}}, "net_arch: got {'pi': [8]}"),
+    ("td3", {"policy_kwargs": {"n_critics": 0}}, "n_critics: got 0"),
+    ("sac", {"policy_kwargs": {"clip_mean": -1}}, "clip_mean: got -1"),
+    ("ppo", {"seed": 2**40}, "config.seed: got 1099511627776"),
+    ("ppo", {"hyperparams": [1, 2]}, "config.hyperparams: got [1, 2], allowed: a mapping"),
+]
+
+
+@pytest.mark.parametrize(("algo", "settings", "needle"), BAD_VALUES)
+def test_each_bad_value_fails_in_one_line_before_any_folder(
+    tmp_path: Path, capsys, algo: str, settings: dict, needle: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"algo": algo, **settings}))
+    runs = tmp_path / "runs"
+    _fails(["train", "--config", str(path), "--runs-dir", str(runs)], capsys, needle)
+    assert not runs.exists()

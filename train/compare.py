@@ -35,8 +35,8 @@ Everything but the decision times is reproducible: same arguments, same numbers
 from __future__ import annotations
 
 import csv
-import json
 import math
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +47,7 @@ from typing import Any
 import agents
 from agents.runner import Records, Summary, run
 from noma_split_env import PRESETS, Scenario
+from noma_split_env.files import atomic_write, check_output_dir, exclusive_dir
 
 __all__ = [
     "DEFAULT_AGENTS",
@@ -95,7 +96,10 @@ class CompareConfig:
     sweep_steps: int = 20
     """Slots per episode in the sweep and in NOMA vs OMA (same seeds)."""
     out: str | None = None
-    """Results folder; None = ``results/<scenario>__<time>``."""
+    """Results folder; None = a new ``results/<scenario>__<time>``. An existing
+    non-empty folder is refused unless ``overwrite``."""
+    overwrite: bool = False
+    """Allow ``out`` to be a non-empty folder (its files of the same names are replaced)."""
 
     def __post_init__(self) -> None:
         if self.scenario not in PRESETS:
@@ -204,46 +208,58 @@ def markdown_table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str
 
 
 # --------------------------------------------------------------------------- stages
-def _rl_agents(
-    config: CompareConfig,
-    out_dir: Path,
-    progress_bar: bool,
-    log: Callable[[str], None],
-) -> tuple[dict[str, Any], dict[str, Path], dict[str, list[dict[str, float]]]]:
-    from agents.sb3_agent import SB3Agent
+def _training_config(config: CompareConfig) -> Any:
+    """The validated config of the training on the spot (nothing is created)."""
     from train.config import load_config
-    from train.training import read_curve, train
 
-    paths = list(config.runs)
-    if not paths:
-        cfg = load_config(
-            config.algo,
-            path=config.train_config,
-            overrides={
-                "scenario": config.scenario,
-                "timesteps": config.timesteps,
-                "seed": config.train_seed,
-            },
+    return load_config(
+        config.algo,
+        path=config.train_config,
+        overrides={
+            "scenario": config.scenario,
+            "timesteps": config.timesteps,
+            "seed": config.train_seed,
+        },
+    )
+
+
+def _train_on_the_spot(
+    cfg: Any, out_dir: Path, progress_bar: bool, log: Callable[[str], None]
+) -> str:
+    """Train ``cfg`` into ``out_dir/runs``; the run folder."""
+    from train.training import train
+
+    log(
+        f"training {cfg.algo} on {cfg.scenario}: {cfg.timesteps} steps, seed {cfg.seed} "
+        f"(skip with --run RUN_DIR)"
+    )
+    result = train(cfg, out_dir / "runs", progress_bar=progress_bar)
+    if result.interrupted:
+        raise KeyboardInterrupt(
+            f"training interrupted at step {result.timesteps}; resume it with "
+            f"`noma-split train --resume {result.run_dir}`"
         )
-        log(
-            f"training {cfg.algo} on {cfg.scenario}: {cfg.timesteps} steps, seed {cfg.seed} "
-            f"(skip with --run RUN_DIR)"
-        )
-        result = train(cfg, out_dir / "runs", progress_bar=progress_bar)
-        if result.interrupted:
-            raise KeyboardInterrupt(
-                f"training interrupted at step {result.timesteps}; resume it with "
-                f"`noma-split train --resume {result.run_dir}`"
-            )
-        log(f"trained in {result.wall_time_s:.0f} s: {result.run_dir}")
-        paths = [str(result.run_dir)]
+    log(f"trained in {result.wall_time_s:.0f} s: {result.run_dir}")
+    return str(result.run_dir)
+
+
+def _load_runs(
+    paths: Sequence[str], taken: Sequence[str]
+) -> tuple[dict[str, Any], dict[str, Path], dict[str, list[dict[str, float]]]]:
+    """The trained policies of ``paths`` as agents, labelled by algorithm (``ppo``,
+    ``ppo-2``, ... avoiding the ``taken`` labels), with their run folders and curves."""
     built: dict[str, Any] = {}
+    if not paths:
+        return built, {}, {}
+    from train.sb3_agent import SB3Agent
+    from train.training import read_curve
+
     run_dirs: dict[str, Path] = {}
     curves: dict[str, list[dict[str, float]]] = {}
     for path in paths:
         agent = SB3Agent(path)
         label, i = agent.algo, 1
-        while label in built or label in config.agents:
+        while label in built or label in taken:
             i += 1
             label = f"{agent.algo}-{i}"
         built[label] = agent
@@ -252,54 +268,65 @@ def _rl_agents(
     return built, run_dirs, curves
 
 
-def _sweep(config: CompareConfig) -> list[dict[str, Any]]:
+def _make_out_dir(config: CompareConfig) -> tuple[Path, bool]:
+    """The results folder, created now: ``(path, created)``. The default,
+    ``results/<scenario>__<time>``, is always new (``-2``, ``-3``, ... if taken, also by
+    a comparison started in the same second); ``config.out`` was checked by
+    :func:`_check_out`."""
+    if config.out is None:
+        return exclusive_dir(default_out_dir(config.scenario)), True
+    path = Path(config.out)
+    existed = path.is_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    return path, not existed
+
+
+def _check_out(config: CompareConfig) -> None:
+    """Refuse, before any computation, an ``out`` that is a file, cannot be written or
+    is a non-empty folder (unless ``overwrite``); the default parent likewise."""
+    if config.out is None:
+        check_output_dir("results", "results folder", overwrite=True)
+    else:
+        check_output_dir(
+            config.out,
+            "--out",
+            overwrite=config.overwrite,
+            hint="pass --overwrite to write into it",
+        )
+
+
+_VARIED_COLUMNS = (
+    "cost_mean",
+    "cost_ci_half_width",
+    "latency_ms",
+    "t_up_ms",
+    "device_energy_j",
+    "edge_energy_j",
+    "failure_rate",
+)
+"""Summary columns kept per (agent, value) by :func:`_vary`."""
+
+
+def _vary(config: CompareConfig, field: str, values: Sequence[Any]) -> list[dict[str, Any]]:
+    """The sweep agents on the comparison's seeds with ``Scenario.field`` set to each of
+    ``values`` in turn: one row per (agent, value) with :data:`_VARIED_COLUMNS`."""
     rows = []
-    for lam in config.lambdas:
-        scenario = Scenario.preset(config.scenario, latency_weight=float(lam))
+    for value in values:
+        scenario = Scenario.preset(config.scenario, **{field: value})
         records = run(
             list(config.sweep_agents), scenario, config.seeds, max_steps=config.sweep_steps
         )
         for row in records.summary():
             rows.append(
-                {
-                    "agent": row["agent"],
-                    "latency_weight": float(lam),
-                    "cost_mean": row["cost_mean"],
-                    "cost_ci_half_width": row["cost_ci_half_width"],
-                    "latency_ms": row["latency_ms"],
-                    "device_energy_j": row["device_energy_j"],
-                    "edge_energy_j": row["edge_energy_j"],
-                    "energy_j": row["device_energy_j"] + row["edge_energy_j"],
-                }
-            )
-    return rows
-
-
-def _access(config: CompareConfig) -> list[dict[str, Any]]:
-    rows = []
-    for access in ("noma", "oma"):
-        scenario = Scenario.preset(config.scenario, access=access)
-        records = run(
-            list(config.sweep_agents), scenario, config.seeds, max_steps=config.sweep_steps
-        )
-        for row in records.summary():
-            rows.append(
-                {
-                    "agent": row["agent"],
-                    "access": access,
-                    "cost_mean": row["cost_mean"],
-                    "cost_ci_half_width": row["cost_ci_half_width"],
-                    "latency_ms": row["latency_ms"],
-                    "t_up_ms": row["t_up_ms"],
-                    "device_energy_j": row["device_energy_j"],
-                    "edge_energy_j": row["edge_energy_j"],
-                }
+                {"agent": row["agent"], field: value}
+                | {name: row[name] for name in _VARIED_COLUMNS}
+                | {"energy_j": row["device_energy_j"] + row["edge_energy_j"]}
             )
     return rows
 
 
 def _write_rows(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as f:
+    with atomic_write(path, newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -332,16 +359,39 @@ def compare(
             saved; the message says how to resume).
     """
     start = time.perf_counter()
-    out_dir = Path(config.out) if config.out else default_out_dir(config.scenario)
-    timings: dict[str, float] = {}
+    # everything is checked before anything is created: a failing command leaves nothing
+    _check_out(config)
+    training = None if config.runs else _training_config(config)
+    rl, run_dirs, curves = _load_runs(config.runs, config.agents)
+    out_dir, created = _make_out_dir(config)
+    try:
+        return _run_stages(
+            config, out_dir, training, rl, run_dirs, curves, progress_bar, log, command, start
+        )
+    except BaseException as exc:
+        keep = isinstance(exc, KeyboardInterrupt) and any((out_dir / "runs").glob("*"))
+        if created and not keep:  # an interrupted training keeps its checkpoint
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
 
+
+def _run_stages(
+    config: CompareConfig,
+    out_dir: Path,
+    training: Any,
+    rl: dict[str, Any],
+    run_dirs: dict[str, Path],
+    curves: dict[str, list[dict[str, float]]],
+    progress_bar: bool,
+    log: Callable[[str], None],
+    command: str,
+    start: float,
+) -> CompareResult:
+    timings: dict[str, float] = {}
     tick = time.perf_counter()
-    if config.runs:  # load (and check) the given runs before writing anything
-        rl, run_dirs, curves = _rl_agents(config, out_dir, progress_bar, log)
-        out_dir.mkdir(parents=True, exist_ok=True)
-    else:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        rl, run_dirs, curves = _rl_agents(config, out_dir, progress_bar, log)
+    if training is not None:
+        path = _train_on_the_spot(training, out_dir, progress_bar, log)
+        rl, run_dirs, curves = _load_runs([path], config.agents)
     timings["train"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -356,22 +406,22 @@ def compare(
 
     tick = time.perf_counter()
     log(f"lambda sweep {list(config.lambdas)}: {', '.join(config.sweep_agents)}")
-    sweep = _sweep(config) if config.lambdas else []
+    sweep = _vary(config, "latency_weight", [float(x) for x in config.lambdas])
     timings["sweep"] = time.perf_counter() - tick
     tick = time.perf_counter()
     log("NOMA vs OMA")
-    access = _access(config)
+    access = _vary(config, "access", ["noma", "oma"])
     timings["access"] = time.perf_counter() - tick
 
     result = CompareResult(out_dir, records, summary, sweep, access, run_dirs, curves, timings)
     result.table = format_table(summary)
-    _write_outputs(result, config, command)
+    _write_outputs(result, config)
     timings["total"] = time.perf_counter() - start
     _write_markdown(result, config, command)
     return result
 
 
-def _write_outputs(result: CompareResult, config: CompareConfig, command: str) -> None:
+def _write_outputs(result: CompareResult, config: CompareConfig) -> None:
     from train import plots
 
     out = result.out_dir
@@ -478,7 +528,5 @@ def _write_markdown(result: CompareResult, config: CompareConfig, command: str) 
         "reproducible).",
         "",
     ]
-    (result.out_dir / "summary.md").write_text("\n".join(parts), encoding="utf-8")
-    summary_json = result.out_dir / "summary.json"
-    if not summary_json.exists():
-        summary_json.write_text(json.dumps(list(result.summary), indent=1))
+    with atomic_write(result.out_dir / "summary.md") as f:
+        f.write("\n".join(parts))

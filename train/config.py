@@ -8,9 +8,19 @@ settings that change: its settings replace the default's one by one,
 whole (its entries depend on the policy). The resolved configuration is written to
 each run folder as ``config.yaml``, which is itself a valid ``--config`` file.
 
+Every value is checked here, before anything is built: each keyword of
+``hyperparams`` (the SB3 algorithm's) and of ``policy_kwargs`` (the policy's) has a
+rule in a table (``_HYPERPARAMS``, ``_POLICY_KWARGS``); a keyword without a rule
+(one that takes a Python class, or that training sets itself) is refused, so nothing
+reaches SB3 unchecked.
+
 >>> cfg = load_config("ppo", overrides={"timesteps": 1000})
->>> cfg.algo, cfg.action_view, cfg.timesteps
-('ppo', 'multidiscrete', 1000)
+>>> cfg.algo, cfg.action_view, cfg.timesteps, cfg.effective_timesteps()
+('ppo', 'multidiscrete', 1000, 2048)
+>>> load_config("ppo", overrides={"hyperparams": {"gamma": 5.0}})
+Traceback (most recent call last):
+...
+ValueError: config.hyperparams.gamma: got 5.0, allowed: a number in [0, 1]
 >>> load_config("dqn")
 Traceback (most recent call last):
 ...
@@ -20,24 +30,30 @@ ValueError: unknown algorithm 'dqn'; choose from a2c, ppo, sac, td3
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from noma_split_env import PRESETS, Scenario
+from noma_split_env.checks import check, check_number, is_int, range_text
+from noma_split_env.files import atomic_write
+from train.extras import require_rl
 
 __all__ = [
     "ACTION_VIEWS",
+    "ACTIVATIONS",
     "ALGORITHMS",
     "CONFIG_DIR",
+    "ON_POLICY",
     "POLICIES",
     "REWARDS",
     "TrainConfig",
+    "activation_class",
     "algorithm_class",
     "default_config_path",
     "load_config",
@@ -55,6 +71,10 @@ ALGORITHMS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 """Algorithm name -> (Stable-Baselines3 class name, action views it supports)."""
 
+ON_POLICY = ("a2c", "ppo")
+"""Algorithms that collect whole rollouts of ``n_steps`` per env between updates;
+the others (SAC, TD3) are off-policy, with a replay buffer."""
+
 ACTION_VIEWS = ("multidiscrete", "box")
 """``multidiscrete``: :class:`~noma_split_env.wrappers.MultiDiscreteAction`;
 ``box``: :class:`~noma_split_env.wrappers.FlatBoxAction`."""
@@ -65,10 +85,200 @@ REWARDS = ("cost", "log-cost")
 POLICIES = ("MlpPolicy", "PerUserPolicy")
 """``MlpPolicy`` (SB3) or :class:`train.policies.PerUserPolicy` (PPO, A2C)."""
 
-ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu", "gelu", "silu")
-"""Names allowed for ``policy_kwargs.activation_fn`` (``torch.nn`` classes)."""
+ACTIVATIONS: dict[str, str] = {
+    "tanh": "Tanh",
+    "relu": "ReLU",
+    "elu": "ELU",
+    "leaky_relu": "LeakyReLU",
+    "gelu": "GELU",
+    "silu": "SiLU",
+}
+"""Names allowed for ``policy_kwargs.activation_fn`` -> their ``torch.nn`` class name."""
+
+_ALGO_ERROR = "unknown algorithm {!r}; choose from " + ", ".join(sorted(ALGORITHMS))
 
 
+def activation_class(name: str) -> type:
+    """The ``torch.nn`` class of activation ``name`` (a key of :data:`ACTIVATIONS`)."""
+    check("config.policy_kwargs", "activation_fn", name, name in ACTIVATIONS, _ACTIVATION_TEXT)
+    import torch
+
+    return getattr(torch.nn, ACTIVATIONS[name])
+
+
+# --------------------------------------------------------------------------- rules
+@dataclass(frozen=True)
+class _Rule:
+    """A value check: ``ok(value)`` and the text of what is allowed; ``a | b`` is either."""
+
+    ok: Callable[[Any], bool]
+    allowed: str
+
+    def __call__(self, owner: str, name: str, value: Any) -> None:
+        if self.ok(value):
+            return
+        hint = ""
+        if isinstance(value, str) and _positive(value.lstrip("-")) is not None:
+            hint = " (YAML reads a number without a dot, like 3e-4, as text: write 3.0e-4)"
+        check(owner, name, value, False, self.allowed + hint)
+
+    def __or__(self, other: _Rule) -> _Rule:
+        return _Rule(lambda v: self.ok(v) or other.ok(v), f"{self.allowed} or {other.allowed}")
+
+
+def _number(
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    integer: bool = False,
+    lo_open: bool = False,
+) -> _Rule:
+    """A finite number (an integer if ``integer``) in the range, as :func:`check_number`."""
+
+    def ok(value: Any) -> bool:
+        try:
+            check_number("", "", value, lo, hi, integer=integer, lo_open=lo_open)
+        except ValueError:
+            return False
+        return True
+
+    return _Rule(ok, range_text(lo, hi, integer=integer, lo_open=lo_open))
+
+
+def _exactly(value: Any, text: str) -> _Rule:
+    return _Rule(lambda v: type(v) is type(value) and v == value, text)
+
+
+def _positive(text: str) -> float | None:
+    """The finite number > 0 written in ``text``, else None."""
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if 0 < number < float("inf") else None
+
+
+def _parse_linear(text: str) -> float | None:
+    """``x`` of ``'linear:<x>'`` (``x > 0``), else None."""
+    head, _, value = text.partition(":")
+    return _positive(value) if head == "linear" else None
+
+
+def _is_auto(value: Any) -> bool:
+    """SAC's learned entropy coefficient: ``'auto'`` or ``'auto_<initial value > 0>'``."""
+    if not isinstance(value, str):
+        return False
+    head, sep, start = value.partition("_")
+    return head == "auto" and (not sep or _positive(start) is not None)
+
+
+def _layers(value: Any) -> bool:
+    return isinstance(value, list | tuple) and all(_COUNT.ok(x) for x in value)
+
+
+def _net_arch(critic: str, both: bool) -> _Rule:
+    """SB3's ``net_arch``: layer widths, shared or ``{pi: [...], <critic>: [...]}``."""
+    keys = {"pi", critic}
+
+    def ok(value: Any) -> bool:
+        if isinstance(value, Mapping):
+            given = set(value)
+            return (given == keys if both else given <= keys) and all(map(_layers, value.values()))
+        return _layers(value)
+
+    text = f"a list of integers >= 1 (layer widths) or {{pi: [...], {critic}: [...]}}"
+    return _Rule(ok, text + (" (both keys)" if both else ""))
+
+
+def _is_train_freq(value: Any) -> bool:
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return _COUNT.ok(value[0]) and value[1] in ("step", "episode")
+    return _COUNT.ok(value)
+
+
+_FLAG = _Rule(lambda v: isinstance(v, bool), "true or false")
+_NULL = _Rule(lambda v: v is None, "null")
+_LINEAR = _Rule(
+    lambda v: isinstance(v, str) and _parse_linear(v) is not None,
+    "'linear:<number > 0>' (linear decay to 0)",
+)
+_COUNT = _number(1, integer=True)
+_POSITIVE = _number(0, lo_open=True)
+_NON_NEGATIVE = _number(0)
+_FRACTION = _number(0, 1)
+_SCHEDULE = _POSITIVE | _LINEAR
+_ACTIVATION_TEXT = ", ".join(ACTIVATIONS)
+
+_HYPERPARAMS: dict[str, _Rule] = {
+    "learning_rate": _SCHEDULE,
+    "n_steps": _COUNT,  # PPO/A2C: rollout steps per env; SAC/TD3: n-step returns
+    "batch_size": _COUNT,
+    "n_epochs": _COUNT,
+    "gamma": _FRACTION,
+    "gae_lambda": _FRACTION,
+    "clip_range": _SCHEDULE,
+    "clip_range_vf": _NULL | _SCHEDULE,
+    "normalize_advantage": _FLAG,
+    "ent_coef": _NON_NEGATIVE,
+    "vf_coef": _NON_NEGATIVE,
+    "max_grad_norm": _POSITIVE,
+    "target_kl": _NULL | _POSITIVE,
+    "use_sde": _FLAG,
+    "sde_sample_freq": _number(-1, integer=True),
+    "use_sde_at_warmup": _FLAG,
+    "stats_window_size": _COUNT,
+    "rms_prop_eps": _POSITIVE,
+    "use_rms_prop": _FLAG,
+    "buffer_size": _COUNT,
+    "learning_starts": _number(0, integer=True),
+    "tau": _FRACTION,
+    "train_freq": _Rule(_is_train_freq, "an integer >= 1 or [<integer >= 1>, step or episode]"),
+    "gradient_steps": _COUNT | _exactly(-1, "-1 (as many as the steps collected)"),
+    "optimize_memory_usage": _exactly(
+        False, "false (SB3's replay buffer cannot combine it with the episode time limit)"
+    ),
+    "target_update_interval": _COUNT,
+    "target_entropy": _exactly("auto", "'auto'") | _number(),
+    "policy_delay": _COUNT,
+    "target_policy_noise": _NON_NEGATIVE,
+    "target_noise_clip": _NON_NEGATIVE,
+}
+"""SB3 algorithm keyword -> its rule; an algorithm's keyword not listed is refused
+(``policy``, ``env``, ``seed``, ``device``, ... are set by training, the
+``*_class`` / ``*_kwargs`` ones take Python classes)."""
+
+_ALGO_HYPERPARAMS: dict[str, dict[str, _Rule]] = {
+    "sac": {"ent_coef": _NON_NEGATIVE | _Rule(_is_auto, "'auto' or 'auto_<number > 0>'")},
+}
+"""Rules that differ for one algorithm."""
+
+_POLICY_KWARGS: dict[str, _Rule] = {
+    "activation_fn": _Rule(lambda v: isinstance(v, str) and v in ACTIVATIONS, _ACTIVATION_TEXT),
+    "ortho_init": _FLAG,
+    "log_std_init": _number(),
+    "full_std": _FLAG,
+    "use_expln": _FLAG,
+    "squash_output": _FLAG,
+    "normalize_images": _FLAG,
+    "share_features_extractor": _FLAG,
+    "clip_mean": _NON_NEGATIVE,
+    "n_critics": _COUNT,
+    "hidden": _COUNT,  # PerUserPolicy
+    "rounds": _number(0, integer=True),  # PerUserPolicy
+}
+"""Policy keyword -> its rule (``net_arch``: :data:`_NET_ARCH`); keywords not listed
+(``optimizer_class``, ``features_extractor_class`` and their ``*_kwargs``,
+``num_users``, filled in by training) are refused."""
+
+_NET_ARCH = {
+    "a2c": _net_arch("vf", both=False),
+    "ppo": _net_arch("vf", both=False),
+    "sac": _net_arch("qf", both=True),
+    "td3": _net_arch("qf", both=True),
+}
+
+
+# --------------------------------------------------------------------------- config
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything a training run depends on. Same config and seed, same model (CPU)."""
@@ -80,7 +290,8 @@ class TrainConfig:
     scenario_overrides: dict[str, Any] = field(default_factory=dict)
     """Scenario fields changed on top of the preset, e.g. ``{latency_weight: 0.8}``."""
     timesteps: int = 200_000
-    """Total environment steps (slots) of training, over all parallel envs."""
+    """Total environment steps (slots) of training, over all parallel envs. SB3 trains
+    whole rollouts, so it may train a little more: :meth:`effective_timesteps`."""
     seed: int = 0
     """Seeds Python, NumPy, torch, the policy, the action space and every env."""
     n_envs: int = 8
@@ -106,113 +317,191 @@ class TrainConfig:
     """Save a checkpoint (model, normalization, replay buffer) every this many steps
     (0 = never)."""
     torch_threads: int = 1
-    """torch CPU threads; 1 is fastest for these small networks on a shared machine."""
+    """torch CPU threads, 1 to the machine's CPU count; 1 is fastest for these small
+    networks on a shared machine."""
     policy: str = "MlpPolicy"
     """``MlpPolicy`` or ``PerUserPolicy`` (one network shared by the users, PPO and A2C:
     :mod:`train.policies`)."""
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
     """Passed to the policy: ``activation_fn`` (a name from ``tanh, relu, elu,
     leaky_relu, gelu, silu``); MlpPolicy: ``net_arch`` (list or ``{pi: [...], vf:
-    [...]}``); PerUserPolicy: ``hidden``, ``rounds``."""
+    [...]}``, SAC/TD3 ``{pi: [...], qf: [...]}``); PerUserPolicy: ``hidden``,
+    ``rounds``; ``ortho_init``, ``log_std_init``, ``n_critics``, ... (``_POLICY_KWARGS``)."""
     action_noise_sigma: float = 0.0
     """SAC/TD3: std of Gaussian exploration noise added to actions (0 = none)."""
     hyperparams: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of the SB3 algorithm (``learning_rate``, ``n_steps``, ...);
-    ``learning_rate: linear:3e-4`` decays linearly to 0."""
+    ``learning_rate`` and ``clip_range`` take ``linear:<x>``, a linear decay from x to 0."""
 
     def __post_init__(self) -> None:
         self._validate()
 
     # ------------------------------------------------------------------ checks
-    def _fail(self, name: str, allowed: str) -> None:
-        raise ValueError(f"config.{name}: got {getattr(self, name)!r}, allowed: {allowed}")
-
     def _validate(self) -> None:
         if self.algo not in ALGORITHMS:
-            raise ValueError(
-                f"unknown algorithm {self.algo!r}; choose from {', '.join(sorted(ALGORITHMS))}"
-            )
+            raise ValueError(_ALGO_ERROR.format(self.algo))
         if self.scenario not in PRESETS:
             raise ValueError(
                 f"unknown scenario {self.scenario!r}; choose from {', '.join(PRESETS)}"
             )
-        views = ALGORITHMS[self.algo][1]
-        if self.action_view not in views:
-            self._fail("action_view", f"{' or '.join(views)} for {self.algo}")
-        for name in ("timesteps", "n_envs", "eval_episodes", "torch_threads"):
-            if not _is_int(getattr(self, name)) or getattr(self, name) < 1:
-                self._fail(name, "an integer >= 1")
-        for name in ("eval_freq", "checkpoint_freq", "seed"):
-            if not _is_int(getattr(self, name)) or getattr(self, name) < 0:
-                self._fail(name, "an integer >= 0")
-        if not _is_int(self.power_levels) or self.power_levels < 2:
-            self._fail("power_levels", "an integer >= 2")
-        if self.reward not in REWARDS:
-            self._fail("reward", " or ".join(REWARDS))
-        for name in ("normalize_obs", "normalize_reward"):
-            if not isinstance(getattr(self, name), bool):
-                self._fail(name, "true or false")
-        if not _is_real(self.clip_obs) or self.clip_obs <= 0:
-            self._fail("clip_obs", "a number > 0")
-        if not _is_real(self.action_noise_sigma) or self.action_noise_sigma < 0:
-            self._fail("action_noise_sigma", "a number >= 0")
-        if self.policy not in POLICIES:
-            self._fail("policy", " or ".join(POLICIES))
-        if self.policy == "PerUserPolicy" and self.algo not in ("ppo", "a2c"):
-            self._fail("policy", f"MlpPolicy for {self.algo} (PerUserPolicy: ppo and a2c)")
-        if self.action_noise_sigma and self.algo not in ("sac", "td3"):
-            self._fail("action_noise_sigma", f"0 for {self.algo} (off-policy algorithms only)")
+        self._validate_fields()
+        self._validate_choices()
         self._validate_scenario_overrides()
-        self._validate_policy_kwargs()
-        self._validate_hyperparams()
+        self._validate_keywords("policy_kwargs", self.policy_kwargs, _policy_rules(self))
+        self._validate_keywords("hyperparams", self.hyperparams, _hyperparam_rules(self.algo))
+        self._validate_combinations()
+
+    def _validate_fields(self) -> None:
+        owner = "config"
+        for name in ("timesteps", "n_envs", "eval_episodes"):
+            check_number(owner, name, getattr(self, name), 1, integer=True)
+        check_number(owner, "torch_threads", self.torch_threads, 1, _cpus(), integer=True)
+        for name in ("eval_freq", "checkpoint_freq"):
+            check_number(owner, name, getattr(self, name), 0, integer=True)
+        seed_ok = is_int(self.seed) and 0 <= self.seed < 2**32
+        check(owner, "seed", self.seed, seed_ok, "an integer in [0, 2**32 - 1]")
+        check_number(owner, "power_levels", self.power_levels, 2, integer=True)
+        for name in ("normalize_obs", "normalize_reward"):
+            _FLAG(owner, name, getattr(self, name))
+        check_number(owner, "clip_obs", self.clip_obs, 0, lo_open=True)
+        check_number(owner, "action_noise_sigma", self.action_noise_sigma, 0)
+
+    def _validate_choices(self) -> None:
+        owner, algo = "config", self.algo
+        views = ALGORITHMS[algo][1]
+        ok = self.action_view in views
+        check(owner, "action_view", self.action_view, ok, f"{' or '.join(views)} for {algo}")
+        check(owner, "reward", self.reward, self.reward in REWARDS, " or ".join(REWARDS))
+        check(owner, "policy", self.policy, self.policy in POLICIES, " or ".join(POLICIES))
+        ok = self.policy != "PerUserPolicy" or algo in ON_POLICY
+        allowed = f"MlpPolicy for {algo} (PerUserPolicy: ppo and a2c)"
+        check(owner, "policy", self.policy, ok, allowed)
+        ok = not self.action_noise_sigma or algo not in ON_POLICY
+        allowed = f"0 for {algo} (off-policy algorithms only)"
+        check(owner, "action_noise_sigma", self.action_noise_sigma, ok, allowed)
 
     def _validate_scenario_overrides(self) -> None:
-        if not isinstance(self.scenario_overrides, Mapping):
-            self._fail("scenario_overrides", "a mapping of Scenario fields")
+        overrides = self.scenario_overrides
+        ok = isinstance(overrides, Mapping)
+        check("config", "scenario_overrides", overrides, ok, "a mapping of Scenario fields")
         names = [f.name for f in dataclasses.fields(Scenario) if f.name != "name"]
-        unknown = sorted(set(self.scenario_overrides) - set(names))
+        unknown = _sorted(set(overrides) - set(names))
         if unknown:
             raise ValueError(
                 f"config.scenario_overrides: unknown Scenario field(s) {', '.join(unknown)}; "
                 f"allowed: {', '.join(names)}"
             )
-        Scenario.preset(self.scenario, **self.scenario_overrides)  # validates the values
+        Scenario.preset(self.scenario, **overrides)  # validates the values
 
-    def _validate_policy_kwargs(self) -> None:
-        if not isinstance(self.policy_kwargs, Mapping):
-            self._fail("policy_kwargs", "a mapping")
-        allowed = _policy_keywords(self.algo, self.policy)
-        unknown = sorted(set(self.policy_kwargs) - set(allowed))
+    def _validate_keywords(self, name: str, given: Any, rules: Mapping[str, _Rule]) -> None:
+        """Every entry of mapping ``given`` (``policy_kwargs`` or ``hyperparams``) is a
+        keyword of ``rules`` and passes its rule."""
+        what = self.policy if name == "policy_kwargs" else self.algo
+        check("config", name, given, isinstance(given, Mapping), f"a mapping of {what} arguments")
+        unknown = _sorted(set(given) - set(rules))
         if unknown:
             raise ValueError(
-                f"config.policy_kwargs: unknown {self.policy} argument(s) {', '.join(unknown)}; "
-                f"allowed: {', '.join(allowed)}"
+                f"config.{name}: unknown {what} argument(s) {', '.join(unknown)}; "
+                f"allowed: {', '.join(sorted(rules))}"
             )
-        act = self.policy_kwargs.get("activation_fn")
-        if act is not None and act not in ACTIVATIONS:
-            raise ValueError(
-                f"config.policy_kwargs.activation_fn: got {act!r}, allowed: "
-                f"{', '.join(ACTIVATIONS)}"
-            )
+        for key, value in given.items():
+            rules[key](f"config.{name}", key, value)
 
-    def _validate_hyperparams(self) -> None:
-        if not isinstance(self.hyperparams, Mapping):
-            self._fail("hyperparams", "a mapping of algorithm keyword arguments")
-        allowed = _algorithm_keywords(self.algo)
-        unknown = sorted(set(self.hyperparams) - set(allowed))
-        if unknown:
-            raise ValueError(
-                f"config.hyperparams: unknown {self.algo} argument(s) {', '.join(unknown)}; "
-                f"allowed: {', '.join(allowed)}"
+    def _validate_combinations(self) -> None:
+        """Rules between settings: gSDE needs the Box view, episodic training one env,
+        normalized advantages two samples."""
+        self._validate_exploration()
+        if self.algo in ON_POLICY and self.hyperparam("normalize_advantage"):
+            self._validate_advantages()
+
+    def _validate_exploration(self) -> None:
+        owner = "config.hyperparams"
+        if self.hyperparam("use_sde") and self.action_view != "box":
+            allowed = f"false with action_view {self.action_view} (gSDE needs action_view box)"
+            check(owner, "use_sde", True, False, allowed)
+        if self.policy_kwargs.get("squash_output") and not self.hyperparam("use_sde"):
+            allowed = "false unless hyperparams.use_sde is true (SB3 squashes gSDE only)"
+            check("config.policy_kwargs", "squash_output", True, False, allowed)
+        freq = self.hyperparam("train_freq")
+        if isinstance(freq, list | tuple) and freq[1] == "episode" and self.n_envs > 1:
+            allowed = f"[{freq[0]}, step] or an integer with n_envs {self.n_envs} (SB3 counts "
+            check(owner, "train_freq", freq, False, allowed + "episodes with n_envs 1 only)")
+
+    def _validate_advantages(self) -> None:
+        owner = "config.hyperparams"
+        n_steps = self.hyperparam("n_steps")
+        allowed = (
+            "an integer >= 2 when n_envs is 1 and normalize_advantage is true (advantages "
+            "are normalized over the n_steps x n_envs steps of a rollout)"
+        )
+        check(owner, "n_steps", n_steps, n_steps * self.n_envs > 1, allowed)
+        if self.algo == "ppo":
+            batch = self.hyperparam("batch_size")
+            allowed = (
+                "an integer >= 2 while normalize_advantage is true (advantages are "
+                "normalized over each mini-batch)"
             )
-        lr = self.hyperparams.get("learning_rate")
-        if isinstance(lr, str) and not _parse_linear(lr):
-            raise ValueError(
-                f"config.hyperparams.learning_rate: got {lr!r}, allowed: a number > 0 or "
-                "'linear:<number>' (linear decay to 0)"
-            )
+            check(owner, "batch_size", batch, batch > 1, allowed)
 
     # ------------------------------------------------------------------ views
+    def hyperparam(self, name: str) -> Any:
+        """SB3 keyword ``name``: its value in ``hyperparams``, else the algorithm's
+        default (None if the algorithm has no such keyword)."""
+        if name in self.hyperparams:
+            return self.hyperparams[name]
+        param = _signature(self.algo).get(name)
+        return None if param is None or param.default is inspect.Parameter.empty else param.default
+
+    def algorithm_kwargs(self) -> dict[str, Any]:
+        """``hyperparams`` as SB3 takes them: ``'linear:<x>'`` -> a picklable linear
+        schedule, a ``train_freq`` list -> a tuple."""
+        out = dict(self.hyperparams)
+        for key, value in out.items():
+            if isinstance(value, str) and (start := _parse_linear(value)) is not None:
+                out[key] = _LinearSchedule(start)
+            elif key == "train_freq" and isinstance(value, list | tuple):
+                out[key] = (int(value[0]), str(value[1]))
+        return out
+
+    def _collection(self) -> tuple[int, str]:
+        """(steps SB3 collects between two looks at the budget, why)."""
+        algo, n = self.algo, self.n_envs
+        if algo in ON_POLICY:
+            k = self.hyperparam("n_steps")
+            return k * n, f"{algo} collects rollouts of n_steps x n_envs = {k} x {n} steps"
+        freq = self.hyperparam("train_freq")
+        count, unit = (freq, "step") if is_int(freq) else freq
+        if unit == "step" and count == 1:
+            return n, f"{algo} steps its n_envs = {n} envs together"
+        if unit == "step":
+            why = f"{algo} collects train_freq x n_envs = {count} x {n} steps between updates"
+            return count * n, why
+        length = self.make_scenario().max_episode_steps  # n_envs is 1 (validated)
+        why = f"{algo} collects train_freq = {count} whole episode(s) of {length} steps"
+        return count * length, why + " between updates"
+
+    def effective_timesteps(self, done: int = 0) -> int:
+        """The step count SB3 stops at when training to ``timesteps`` from step ``done``.
+
+        SB3 looks at the budget only between collections: on-policy algorithms
+        collect whole rollouts of ``n_steps x n_envs`` steps, off-policy ones
+        ``train_freq x n_envs`` steps (or whole episodes of every env), so the count
+        is rounded up to the next whole collection.
+        """
+        chunk, _ = self._collection()
+        remaining = max(self.timesteps - done, 0)
+        return done + -(-remaining // chunk) * chunk
+
+    def rounding_note(self, done: int = 0) -> str:
+        """One line saying how and why :meth:`effective_timesteps` differs from
+        ``timesteps`` (empty if it does not), e.g. ``timesteps 512 rounded up to 2048:
+        ppo collects rollouts of n_steps x n_envs = 256 x 8 steps``."""
+        target = self.effective_timesteps(done)
+        if target <= max(self.timesteps, done):
+            return ""
+        start = f" (from step {done})" if done else ""
+        return f"timesteps {self.timesteps} rounded up to {target}{start}: {self._collection()[1]}"
+
     def make_scenario(self) -> Scenario:
         """The scenario the policy is trained on."""
         return Scenario.preset(self.scenario, **self.scenario_overrides)
@@ -222,23 +511,18 @@ class TrainConfig:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     def to_yaml(self, path: str | PathLike[str]) -> Path:
-        """Write the config as YAML (a valid ``--config`` file). Returns the path."""
+        """Write the config as YAML (a valid ``--config`` file), atomically. Returns the path."""
+        import yaml
+
         path = Path(path)
         text = yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=False)
-        path.write_text("# Resolved training configuration (noma-split train)\n" + text)
+        with atomic_write(path) as f:
+            f.write("# Resolved training configuration (noma-split train)\n" + text)
         return path
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A validated copy with ``changes``."""
         return dataclasses.replace(self, **changes)
-
-    def learning_rate(self) -> float | Any:
-        """The SB3 ``learning_rate`` argument: a float or a linear schedule."""
-        lr = self.hyperparams.get("learning_rate")
-        if isinstance(lr, str):
-            start = _parse_linear(lr)
-            return _LinearSchedule(start)
-        return lr
 
 
 class _LinearSchedule:
@@ -251,21 +535,12 @@ class _LinearSchedule:
         return progress_remaining * self.start
 
 
-def _parse_linear(text: str) -> float | None:
-    head, _, value = text.partition(":")
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if head == "linear" and number > 0 else None
+def _cpus() -> int:
+    return os.cpu_count() or 1
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _sorted(keys: set[Any]) -> list[str]:
+    return sorted(map(str, keys))
 
 
 def _plain(value: Any) -> Any:
@@ -279,48 +554,56 @@ def _plain(value: Any) -> Any:
 def algorithm_class(algo: str) -> type:
     """The Stable-Baselines3 class of ``algo`` (imported on demand)."""
     if algo not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algo!r}; choose from {', '.join(sorted(ALGORITHMS))}")
+        raise ValueError(_ALGO_ERROR.format(algo))
+    require_rl(f"the {algo} algorithm")
     import stable_baselines3
 
     return getattr(stable_baselines3, ALGORITHMS[algo][0])
 
 
-_RESERVED = frozenset(
-    {"self", "policy", "env", "seed", "policy_kwargs", "tensorboard_log", "verbose", "device"}
-    | {"action_noise", "_init_setup_model", "replay_buffer_class", "replay_buffer_kwargs"}
-)
+@functools.cache
+def _signature(algo: str) -> Mapping[str, inspect.Parameter]:
+    return inspect.signature(algorithm_class(algo).__init__).parameters
+
+
+def _hyperparam_rules(algo: str) -> dict[str, _Rule]:
+    """The rules of the constructor keywords of ``algo`` a config may set."""
+    rules = {**_HYPERPARAMS, **_ALGO_HYPERPARAMS.get(algo, {})}
+    return {name: rules[name] for name in _signature(algo) if name in rules}
 
 
 def _algorithm_keywords(algo: str) -> list[str]:
     """Constructor arguments of ``algo`` a config may set (the rest are wired by training)."""
-    params = inspect.signature(algorithm_class(algo).__init__).parameters
-    return sorted(p for p in params if p not in _RESERVED)
+    return sorted(_hyperparam_rules(algo))
 
 
-def _policy_keywords(algo: str, policy: str) -> list[str]:
-    """Constructor arguments of the policy a config may set in ``policy_kwargs``."""
-    if policy == "PerUserPolicy":
+def _policy_rules(config: TrainConfig) -> dict[str, _Rule]:
+    """The rules of the policy keywords a config may set in ``policy_kwargs``."""
+    algorithm = algorithm_class(config.algo)  # first: says if the rl extra is missing
+    if config.policy == "PerUserPolicy":
         from train.policies import PerUserPolicy
 
         classes = [PerUserPolicy, PerUserPolicy.__mro__[1]]
+        rules = dict(_POLICY_KWARGS)  # no net_arch: hidden and rounds
     else:
-        classes = [algorithm_class(algo).policy_aliases[policy]]
-    wired = {"self", "observation_space", "action_space", "lr_schedule", "kwargs", "use_sde"}
+        classes = [algorithm.policy_aliases[config.policy]]
+        rules = {**_POLICY_KWARGS, "net_arch": _NET_ARCH[config.algo]}
     names = {p for c in classes for p in inspect.signature(c.__init__).parameters}
-    if policy == "PerUserPolicy":
-        names -= {"net_arch"}
-    return sorted(names - wired)
+    return {name: rules[name] for name in sorted(names) if name in rules}
 
 
 def default_config_path(algo: str) -> Path:
     """``train/configs/<algo>.yaml``."""
     if algo not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algo!r}; choose from {', '.join(sorted(ALGORITHMS))}")
+        raise ValueError(_ALGO_ERROR.format(algo))
     return CONFIG_DIR / f"{algo}.yaml"
 
 
 def read_yaml(path: str | PathLike[str]) -> dict[str, Any]:
     """A YAML mapping from ``path``; ``FileNotFoundError`` / ``ValueError`` in one line."""
+    require_rl("reading a training config")
+    import yaml
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"config file {str(path)!r} does not exist")
@@ -356,7 +639,9 @@ def load_config(
         ValueError: unknown algorithm or setting, invalid value, an ``algo`` in the file
             that contradicts ``algo``; the message names the setting and what is allowed.
         FileNotFoundError: ``path`` does not exist.
+        train.extras.MissingExtraError: the ``rl`` extra is not installed.
     """
+    require_rl("reading a training config")
     user = read_yaml(path) if path is not None else {}
     file_algo = user.get("algo")
     if algo is None:
@@ -367,12 +652,12 @@ def load_config(
             "drop one of them or make them agree"
         )
     if algo not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algo!r}; choose from {', '.join(sorted(ALGORITHMS))}")
+        raise ValueError(_ALGO_ERROR.format(algo))
     merged = _merge(read_yaml(default_config_path(algo)), user)
     merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
     merged["algo"] = algo
     names = [f.name for f in dataclasses.fields(TrainConfig)]
-    unknown = sorted(set(merged) - set(names))
+    unknown = _sorted(set(merged) - set(names))
     if unknown:
         raise ValueError(
             f"config: unknown setting(s) {', '.join(unknown)}; allowed: {', '.join(names)}"

@@ -1,8 +1,9 @@
 """Train a Stable-Baselines3 policy on NomaSplit: the logic behind ``noma-split train``.
 
 Read it top to bottom: :func:`train` seeds everything, builds the vectorized envs
-(:func:`make_vec_env`), the model and the callbacks, learns, and writes the run folder
-``runs/<scenario>__<algo>__<seed>__<time>/``:
+(:func:`make_vec_env`) and the model in memory, only then creates the run folder
+``runs/<scenario>__<algo>__<seed>__<time>/`` (:func:`new_run_dir`: two runs started
+in the same second get ``...`` and ``...-2``), learns, and writes:
 
 ================================  ====================================================
 ``config.yaml``                   the resolved :class:`~train.config.TrainConfig`
@@ -10,9 +11,20 @@ Read it top to bottom: :func:`train` seeds everything, builds the vectorized env
 ``vecnormalize.pkl``              observation normalization statistics
 ``learning_curve.csv`` / ``.png`` evaluation cost per slot against training steps
 ``checkpoints/``                  ``model_<steps>_steps.zip`` + normalization + replay
-``eval/evaluations.npz``          SB3's ``EvalCallback`` log (episode returns)
+                                  buffer (names: :func:`checkpoint_files`)
+``eval/evaluations.npz``          every evaluation's episode returns and lengths
+                                  (keys ``timesteps``, ``results``, ``ep_lengths``)
 ``tb/``                           TensorBoard logs (``tensorboard --logdir runs``)
 ================================  ====================================================
+
+**Nothing is lost.** Every file but the TensorBoard logs is written under a
+temporary name and renamed once complete (:mod:`noma_split_env.files`), so a kill
+leaves the previous version intact; a checkpoint's model file is written last, after
+its normalization and replay buffer. Ctrl-C during a save is held back until the save
+is complete (:func:`deferred_sigint`). A Ctrl-C during learning saves a checkpoint
+and returns ``interrupted=True``; :func:`resume` continues from the newest checkpoint
+that loads, saying which ones it skipped. A run that fails with an error removes the
+run folder it created.
 
 **The environment as the policy sees it.** ``NomaSplitEnv`` -> the action view
 (:class:`~noma_split_env.wrappers.MultiDiscreteAction` or
@@ -20,11 +32,11 @@ Read it top to bottom: :func:`train` seeds everything, builds the vectorized env
 the cost in ``info``: SB3's ``DummyVecEnv`` deep-copies every ``info`` each step and
 the env's full breakdown made that a fifth of the training time; optional
 ``log-cost`` reward) -> ``Monitor`` -> ``DummyVecEnv`` -> ``VecNormalize``.
-Slots do not depend on the decisions (the exogenous processes of SPEC section 6), so
-each slot is a contextual bandit: ``gamma = 0`` in the default configs, and the
-``log-cost`` reward ``-ln C`` has the same best action on every slot as ``-C`` (a
-monotone map of a reward that is a function of the slot and the action) while taming
-the heavy tail of bad random actions (a stalled upload costs up to 100x all-local).
+Slots do not depend on the decisions (docs/model.md section 9.9), so each slot is a
+contextual bandit: ``gamma = 0`` in the default configs, and the ``log-cost`` reward
+``-ln C`` has the same best action on every slot as ``-C`` (a monotone map of a
+reward that is a function of the slot and the action) while taming the heavy tail of
+bad random actions (a stalled upload costs up to 100x all-local).
 
 **Seeds.** ``set_random_seed(seed)`` (Python, NumPy, torch), deterministic torch
 algorithms, ``torch_threads`` threads, the algorithm's own seeding (policy, action
@@ -35,6 +47,10 @@ and seed, same model on CPU. A resumed run (``--resume``) restarts its episodes
 from fresh seeds; it is reproducible itself but not bit-identical to an uninterrupted
 run.
 
+**Budget.** SB3 trains whole rollouts, so a run trains
+:meth:`~train.config.TrainConfig.effective_timesteps` steps, which may exceed
+``timesteps``; the run then says so (:meth:`~train.config.TrainConfig.rounding_note`).
+
 **Evaluation.** Every ``eval_freq`` steps, and at the first and the last step, the
 deterministic policy runs ``eval_episodes`` episodes on the evaluation env,
 reseeded each time so that every point of the learning curve scores the same slots;
@@ -44,10 +60,15 @@ deviation over episodes.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
+import shutil
+import signal
+import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from os import PathLike
@@ -58,18 +79,29 @@ import gymnasium as gym
 import numpy as np
 
 from noma_split_env import NomaSplitEnv
+from noma_split_env.files import atomic_path, atomic_write, check_output_dir, exclusive_dir
 from noma_split_env.wrappers import FlatBoxAction, MultiDiscreteAction
-from train.config import TrainConfig, algorithm_class, load_config
+from train.config import TrainConfig, activation_class, algorithm_class, load_config
+from train.extras import require_rl
 
 __all__ = [
     "CURVE_FIELDS",
+    "CheckpointFiles",
     "TrainResult",
     "TrainingEnv",
+    "checkpoint_files",
+    "checkpoint_steps",
+    "deferred_sigint",
+    "files_of",
+    "final_files",
     "latest_checkpoint",
+    "list_checkpoints",
     "make_vec_env",
+    "new_run_dir",
     "read_curve",
     "resume",
     "run_name",
+    "save_model",
     "seeds_for",
     "train",
     "view_wrapper",
@@ -79,7 +111,14 @@ CURVE_FIELDS = ("timesteps", "cost_mean", "cost_std", "episodes")
 """Columns of ``learning_curve.csv``: steps, mean and std over episodes of the
 per-slot evaluation cost, and the number of episodes."""
 
-_CHECKPOINT = re.compile(r"^model_(\d+)_steps\.zip$")
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+Log = Callable[[str], None]
+"""Where a run reports what the user should know (budget rounding, skipped
+checkpoints): one line per call; stderr by default."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +130,7 @@ class TrainResult:
     model_path: Path
     """``model.zip`` (or, if interrupted, the last checkpoint)."""
     timesteps: int
-    """Steps trained in total."""
+    """Steps trained in total (whole rollouts: ``config.effective_timesteps()``)."""
     interrupted: bool
     """True if stopped by Ctrl-C; ``model_path`` is then the saved checkpoint."""
     wall_time_s: float
@@ -160,7 +199,7 @@ def make_vec_env(config: TrainConfig, *, evaluation: bool = False) -> Any:
             norm_obs=config.normalize_obs,
             norm_reward=config.normalize_reward and not evaluation,
             clip_obs=config.clip_obs,
-            gamma=float(config.hyperparams.get("gamma", 0.99)),
+            gamma=float(config.hyperparam("gamma")),
         )
     return venv
 
@@ -187,22 +226,11 @@ def _seed_everything(config: TrainConfig) -> None:
 
 # --------------------------------------------------------------------------- model
 def _policy_kwargs(config: TrainConfig) -> dict[str, Any]:
-    import torch
-
     kwargs = dict(config.policy_kwargs)
-    act = kwargs.get("activation_fn")
-    if isinstance(act, str):
-        names = {
-            "tanh": torch.nn.Tanh,
-            "relu": torch.nn.ReLU,
-            "elu": torch.nn.ELU,
-            "leaky_relu": torch.nn.LeakyReLU,
-            "gelu": torch.nn.GELU,
-            "silu": torch.nn.SiLU,
-        }
-        kwargs["activation_fn"] = names[act]
+    if "activation_fn" in kwargs:
+        kwargs["activation_fn"] = activation_class(kwargs["activation_fn"])
     if config.policy == "PerUserPolicy":
-        kwargs.setdefault("num_users", config.make_scenario().num_users)
+        kwargs["num_users"] = config.make_scenario().num_users
     return kwargs
 
 
@@ -214,11 +242,9 @@ def _policy(config: TrainConfig) -> Any:
     return config.policy
 
 
-def _build_model(config: TrainConfig, venv: Any, run_dir: Path) -> Any:
-    cls = algorithm_class(config.algo)
-    hyper = dict(config.hyperparams)
-    if "learning_rate" in hyper:
-        hyper["learning_rate"] = config.learning_rate()
+def _build_model(config: TrainConfig, venv: Any) -> Any:
+    """The model, in memory only (its TensorBoard folder is set once the run has one)."""
+    hyper = config.algorithm_kwargs()
     if config.action_noise_sigma > 0:
         from stable_baselines3.common.noise import NormalActionNoise
 
@@ -226,27 +252,171 @@ def _build_model(config: TrainConfig, venv: Any, run_dir: Path) -> Any:
         hyper["action_noise"] = NormalActionNoise(
             np.zeros(dim), config.action_noise_sigma * np.ones(dim)
         )
-    return cls(
+    return algorithm_class(config.algo)(
         _policy(config),
         venv,
         seed=config.seed,
         device="cpu",
         verbose=0,
-        tensorboard_log=str(run_dir / "tb"),
         policy_kwargs=_policy_kwargs(config),
         **hyper,
     )
 
 
-# --------------------------------------------------------------------------- callbacks
-def _callbacks(
-    config: TrainConfig, run_dir: Path, eval_seed: int, previous: Sequence[dict[str, float]]
-) -> tuple[list[Any], Any]:
-    from stable_baselines3.common.callbacks import CheckpointCallback, EvalCallback
+# --------------------------------------------------------------------------- saved files
+_CHECKPOINT = re.compile(r"^model_(\d+)_steps\.zip$")
 
-    class SeededEvalCallback(EvalCallback):
-        """EvalCallback on the same episodes every time, also at the first and the last
-        step; logs the evaluation cost per slot (``eval/cost``)."""
+
+@dataclass(frozen=True)
+class CheckpointFiles:
+    """The files of one saved model of a run: the one home of their names.
+
+    A checkpoint (``steps`` set) is ``checkpoints/model_<N>_steps.zip`` with
+    ``model_vecnormalize_<N>_steps.pkl`` and ``model_replay_buffer_<N>_steps.pkl``;
+    the final model is ``model.zip`` with ``vecnormalize.pkl`` and no replay buffer.
+    """
+
+    run_dir: Path
+    """The run folder."""
+    model: Path
+    """The SB3 model (``.zip``)."""
+    vecnormalize: Path
+    """The ``VecNormalize`` statistics (``.pkl``), written when the run normalizes."""
+    replay_buffer: Path | None
+    """The replay buffer (``.pkl``, SAC/TD3), None for the final model."""
+    steps: int | None
+    """Training steps of a checkpoint; None for the final model."""
+
+
+def checkpoint_files(run_dir: str | PathLike[str], steps: int) -> CheckpointFiles:
+    """The files of the checkpoint at ``steps`` training steps in ``run_dir/checkpoints``."""
+    run_dir = Path(run_dir)
+    folder = run_dir / "checkpoints"
+    return CheckpointFiles(
+        run_dir=run_dir,
+        model=folder / f"model_{steps}_steps.zip",
+        vecnormalize=folder / f"model_vecnormalize_{steps}_steps.pkl",
+        replay_buffer=folder / f"model_replay_buffer_{steps}_steps.pkl",
+        steps=steps,
+    )
+
+
+def final_files(run_dir: str | PathLike[str]) -> CheckpointFiles:
+    """The files of the final model of ``run_dir``: ``model.zip``, ``vecnormalize.pkl``."""
+    run_dir = Path(run_dir)
+    return CheckpointFiles(run_dir, run_dir / "model.zip", run_dir / "vecnormalize.pkl", None, None)
+
+
+def checkpoint_steps(path: str | PathLike[str]) -> int | None:
+    """``N`` of a checkpoint model ``.../model_<N>_steps.zip``, else None."""
+    match = _CHECKPOINT.match(Path(path).name)
+    return int(match.group(1)) if match else None
+
+
+def files_of(model: str | PathLike[str]) -> CheckpointFiles:
+    """The files that go with model file ``model``: a checkpoint's (in ``checkpoints/``)
+    or, for any other ``.zip``, those of the final model of its folder."""
+    model = Path(model)
+    steps = checkpoint_steps(model)
+    if steps is not None and model.parent.name == "checkpoints":
+        return checkpoint_files(model.parent.parent, steps)
+    run_dir = model.parent
+    return CheckpointFiles(run_dir, model, run_dir / "vecnormalize.pkl", None, None)
+
+
+def list_checkpoints(run_dir: str | PathLike[str]) -> list[CheckpointFiles]:
+    """The checkpoints of ``run_dir`` whose model file exists, newest (most steps) first."""
+    folder = Path(run_dir) / "checkpoints"
+    if not folder.is_dir():
+        return []
+    found = {checkpoint_steps(p) for p in folder.iterdir()} - {None}
+    return [checkpoint_files(run_dir, n) for n in sorted(found, reverse=True)]
+
+
+def latest_checkpoint(run_dir: str | PathLike[str]) -> Path | None:
+    """The checkpoint model with the most steps in ``run_dir/checkpoints``, or None."""
+    found = list_checkpoints(run_dir)
+    return found[0].model if found else None
+
+
+def save_model(model: Any, files: CheckpointFiles) -> Path:
+    """Save ``model`` to ``files``, each file atomically; returns ``files.model``.
+
+    The normalization statistics and the replay buffer (if ``files`` has one and the
+    model keeps one) come first and the model last, so a model file that exists always
+    has its companions. Wrap the call in :func:`deferred_sigint` to finish it even
+    through a Ctrl-C.
+    """
+    files.model.parent.mkdir(parents=True, exist_ok=True)
+    normalizer = model.get_vec_normalize_env()
+    if normalizer is not None:
+        with atomic_path(files.vecnormalize) as tmp:
+            normalizer.save(str(tmp))
+    if files.replay_buffer is not None and getattr(model, "replay_buffer", None) is not None:
+        with atomic_path(files.replay_buffer) as tmp:
+            model.save_replay_buffer(tmp)
+    with atomic_path(files.model) as tmp:
+        model.save(tmp)
+    return files.model
+
+
+@contextlib.contextmanager
+def deferred_sigint(reraise: bool = True) -> Iterator[list[int]]:
+    """Hold Ctrl-C (SIGINT) back until the block is done.
+
+    Inside the block SIGINT only appends to the yielded list; the previous handler is
+    restored on exit, and then, if a SIGINT came and ``reraise``, ``KeyboardInterrupt``
+    is raised. Outside the main thread (where handlers cannot be installed) the block
+    runs unprotected.
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda signum, _frame: received.append(signum))
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+    if received and reraise:
+        raise KeyboardInterrupt
+
+
+# --------------------------------------------------------------------------- callbacks
+def _checkpoint_callback(run_dir: Path, every: int) -> Any:
+    """Save a checkpoint (:func:`save_model`) every ``every`` calls (vectorized steps)."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class Checkpoints(BaseCallback):
+        def _on_step(self) -> bool:
+            if self.n_calls % every == 0:
+                with deferred_sigint():  # a Ctrl-C waits for the save, then stops learning
+                    save_model(self.model, checkpoint_files(run_dir, self.num_timesteps))
+            return True
+
+    return Checkpoints()
+
+
+def _evaluation_callback(
+    config: TrainConfig, run_dir: Path, eval_seed: int, previous: Sequence[dict[str, Any]]
+) -> Any:
+    """The evaluations of the learning curve (module docstring), with their log
+    ``eval/evaluations.npz`` rewritten atomically after each one."""
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.vec_env import sync_envs_normalization
+
+    every = max(config.eval_freq // config.n_envs, 1) if config.eval_freq > 0 else 0
+    log_path = run_dir / "eval" / "evaluations.npz"
+
+    class Evaluation(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.eval_env = make_vec_env(config, evaluation=True)
+            self.evaluations_timesteps = [int(r["timesteps"]) for r in previous]
+            self.evaluations_results = [list(r["_returns"]) for r in previous]
+            self.evaluations_length = [list(r["_lengths"]) for r in previous]
 
         def _on_training_start(self) -> None:
             self._evaluate_if_new()
@@ -254,56 +424,66 @@ def _callbacks(
         def _on_training_end(self) -> None:
             self._evaluate_if_new()
 
-        def _evaluate_if_new(self) -> None:
-            done = self.evaluations_timesteps
-            if self.eval_freq > 0 and (not done or done[-1] < self.num_timesteps):
-                self._evaluate()
-
         def _on_step(self) -> bool:
-            if self.eval_freq > 0 and self.n_calls % self.eval_freq == 0:
-                return self._evaluate()
+            if every and self.n_calls % every == 0:
+                self._evaluate()
             return True
 
-        def _evaluate(self) -> bool:
-            self.eval_env.seed(eval_seed)
-            saved, self.n_calls = self.n_calls, 0
-            try:
-                go_on = super()._on_step()
-            finally:
-                self.n_calls = saved
-            rewards = np.asarray(self.evaluations_results[-1], dtype=float)
-            lengths = np.asarray(self.evaluations_length[-1], dtype=float)
-            self.logger.record("eval/cost", float(-rewards.sum() / lengths.sum()))
-            return go_on
+        def _evaluate_if_new(self) -> None:
+            done = self.evaluations_timesteps
+            if every and (not done or done[-1] < self.num_timesteps):
+                self._evaluate()
 
-    n = config.n_envs
+        def _evaluate(self) -> None:
+            if self.model.get_vec_normalize_env() is not None:
+                sync_envs_normalization(self.training_env, self.eval_env)
+            self.eval_env.seed(eval_seed)
+            returns, lengths = evaluate_policy(
+                self.model,
+                self.eval_env,
+                n_eval_episodes=config.eval_episodes,
+                deterministic=True,
+                return_episode_rewards=True,
+                warn=False,
+            )
+            self.evaluations_timesteps.append(self.num_timesteps)
+            self.evaluations_results.append(list(returns))
+            self.evaluations_length.append(list(lengths))
+            _write_evaluations(log_path, self)
+            self._record(np.asarray(returns, dtype=float), np.asarray(lengths, dtype=float))
+
+        def _record(self, returns: np.ndarray, lengths: np.ndarray) -> None:
+            self.logger.record("eval/mean_reward", float(returns.mean()))
+            self.logger.record("eval/mean_ep_length", float(lengths.mean()))
+            self.logger.record("eval/cost", float(-returns.sum() / lengths.sum()))
+            self.logger.record("time/total_timesteps", self.num_timesteps, exclude="tensorboard")
+            self.logger.dump(self.num_timesteps)
+
+    return Evaluation()
+
+
+def _callbacks(
+    config: TrainConfig, run_dir: Path, eval_seed: int, previous: Sequence[dict[str, Any]]
+) -> tuple[list[Any], Any]:
+    """``(callbacks, the evaluation callback)`` of a run."""
     callbacks: list[Any] = []
     if config.checkpoint_freq > 0:
-        callbacks.append(
-            CheckpointCallback(
-                save_freq=max(config.checkpoint_freq // n, 1),
-                save_path=str(run_dir / "checkpoints"),
-                name_prefix="model",
-                save_replay_buffer=True,
-                save_vecnormalize=True,
-            )
-        )
-    eval_env = make_vec_env(config, evaluation=True)
-    evaluation = SeededEvalCallback(
-        eval_env,
-        n_eval_episodes=config.eval_episodes,
-        eval_freq=max(config.eval_freq // n, 1) if config.eval_freq > 0 else 0,
-        log_path=str(run_dir / "eval"),
-        deterministic=True,
-        verbose=0,
-        warn=False,
-    )
-    for row in previous:  # a resumed run continues its curve
-        evaluation.evaluations_timesteps.append(int(row["timesteps"]))
-        evaluation.evaluations_results.append(list(row["_returns"]))
-        evaluation.evaluations_length.append(list(row["_lengths"]))
+        every = max(config.checkpoint_freq // config.n_envs, 1)
+        callbacks.append(_checkpoint_callback(run_dir, every))
+    evaluation = _evaluation_callback(config, run_dir, eval_seed, previous)
     callbacks.append(evaluation)
     return callbacks, evaluation
+
+
+def _write_evaluations(path: Path, evaluation: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path, "wb") as f:
+        np.savez(
+            f,
+            timesteps=np.asarray(evaluation.evaluations_timesteps),
+            results=np.asarray(evaluation.evaluations_results),
+            ep_lengths=np.asarray(evaluation.evaluations_length),
+        )
 
 
 def _curve(evaluation: Any) -> tuple[dict[str, float], ...]:
@@ -329,11 +509,12 @@ def _curve(evaluation: Any) -> tuple[dict[str, float], ...]:
 def _write_curve(run_dir: Path, curve: Sequence[dict[str, float]], label: str) -> None:
     from train.plots import plot_learning_curves
 
-    with (run_dir / "learning_curve.csv").open("w", newline="", encoding="utf-8") as f:
+    with atomic_write(run_dir / "learning_curve.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CURVE_FIELDS)
         writer.writeheader()
         writer.writerows(curve)
-    plot_learning_curves({label: curve}, run_dir / "learning_curve.png")
+    with atomic_path(run_dir / "learning_curve.png") as tmp:
+        plot_learning_curves({label: curve}, tmp)
 
 
 def read_curve(run_dir: str | PathLike[str]) -> list[dict[str, float]]:
@@ -353,18 +534,26 @@ def read_curve(run_dir: str | PathLike[str]) -> list[dict[str, float]]:
         ]
 
 
-def _previous_evaluations(run_dir: Path, upto: int) -> list[dict[str, Any]]:
+def _previous_evaluations(run_dir: Path, upto: int, log: Log) -> list[dict[str, Any]]:
+    """The evaluations of ``eval/evaluations.npz`` up to step ``upto`` (none, with a
+    note, if the file does not load)."""
     path = run_dir / "eval" / "evaluations.npz"
     if not path.is_file():
         return []
-    data = np.load(path)
-    rows = []
-    for t, returns, lengths in zip(
-        data["timesteps"], data["results"], data["ep_lengths"], strict=True
-    ):
-        if int(t) <= upto:
-            rows.append({"timesteps": int(t), "_returns": returns, "_lengths": lengths})
-    return rows
+    try:
+        with np.load(path) as data:
+            logged = zip(data["timesteps"], data["results"], data["ep_lengths"], strict=True)
+            return [
+                {"timesteps": int(t), "_returns": returns, "_lengths": lengths}
+                for t, returns, lengths in logged
+                if int(t) <= upto
+            ]
+    except Exception as exc:  # truncated or foreign file: numpy, zip or key errors
+        log(
+            f"ignoring eval/evaluations.npz: it does not load ({_reason(exc)}); the learning "
+            f"curve restarts at step {upto}"
+        )
+        return []
 
 
 # --------------------------------------------------------------------------- run folder
@@ -374,36 +563,114 @@ def run_name(config: TrainConfig, when: datetime | None = None) -> str:
     return f"{config.scenario}__{config.algo}__{config.seed}__{stamp}"
 
 
-def _new_run_dir(root: Path, config: TrainConfig) -> Path:
-    base = root / run_name(config)
-    path, i = base, 1
-    while path.exists():
-        i += 1
-        path = base.with_name(f"{base.name}-{i}")
+def new_run_dir(
+    runs_dir: str | PathLike[str], config: TrainConfig, when: datetime | None = None
+) -> Path:
+    """Create and return a new run folder ``runs_dir/<run_name>``, or ``<run_name>-2``,
+    ``-3``, ... if taken (also by another process at the same moment)."""
+    return exclusive_dir(Path(runs_dir) / run_name(config, when))
+
+
+def _check_destination(runs_dir: str | PathLike[str], run_dir: str | PathLike[str] | None) -> None:
+    """Refuse, before any computation, a destination a run cannot be written to."""
+    if run_dir is None:
+        check_output_dir(runs_dir, "--runs-dir", overwrite=True)
+        return
+    if (Path(run_dir) / "config.yaml").exists():
+        raise ValueError(
+            f"train.run_dir: {str(run_dir)!r} already holds a run; allowed: a new folder "
+            "(or use resume)"
+        )
+    check_output_dir(run_dir, "train.run_dir", overwrite=True)
+
+
+def _create_run_dir(
+    config: TrainConfig, runs_dir: str | PathLike[str], run_dir: str | PathLike[str] | None
+) -> tuple[Path, frozenset[str] | None]:
+    """``(run folder, names it held before)``; None = this call created it."""
+    if run_dir is None:
+        return new_run_dir(runs_dir, config), None
+    path = Path(run_dir)
+    if path.is_dir():
+        return path, frozenset(p.name for p in path.iterdir())
     path.mkdir(parents=True)
-    return path
+    return path, None
 
 
-def latest_checkpoint(run_dir: str | PathLike[str]) -> Path | None:
-    """The checkpoint with the most steps in ``run_dir/checkpoints``, or None."""
-    folder = Path(run_dir) / "checkpoints"
-    if not folder.is_dir():
-        return None
-    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _CHECKPOINT.match(p.name))]
-    return max(found)[1] if found else None
+def _discard(path: Path, before: frozenset[str] | None) -> None:
+    """Remove what a failed run wrote: its folder if it created it, else its new entries."""
+    if before is None:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    for entry in path.iterdir():
+        if entry.name not in before:
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
 
 
-def _save_checkpoint(model: Any, run_dir: Path) -> Path:
-    folder = run_dir / "checkpoints"
-    folder.mkdir(exist_ok=True)
-    steps = model.num_timesteps
-    path = folder / f"model_{steps}_steps.zip"
-    model.save(path)
-    if model.get_vec_normalize_env() is not None:
-        model.get_vec_normalize_env().save(str(folder / f"model_vecnormalize_{steps}_steps.pkl"))
-    if getattr(model, "replay_buffer", None) is not None:
-        model.save_replay_buffer(folder / f"model_replay_buffer_{steps}_steps.pkl")
-    return path
+# --------------------------------------------------------------------------- resuming
+class _Unloadable(Exception):
+    """A saved model that does not load; the message says which file and why."""
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    text = text if len(text) <= 160 else text[:157] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _attempt(what: str, load: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return load(*args, **kwargs)
+    except Exception as exc:  # zip, pickle, torch or SB3 errors alike
+        raise _Unloadable(f"{what} does not load ({_reason(exc)})") from None
+
+
+def _load(config: TrainConfig, files: CheckpointFiles, venv: Any) -> Any:
+    """The model of ``files`` on ``venv`` with its normalization and replay buffer."""
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    env = venv
+    if isinstance(venv, VecNormalize):
+        name = f"its normalization file {files.vecnormalize.name}"
+        if not files.vecnormalize.is_file():
+            raise _Unloadable(f"{name} is missing")
+        env = _attempt(name, VecNormalize.load, str(files.vecnormalize), venv.venv)
+        env.training = True
+    tb = str(files.run_dir / "tb")
+    cls = algorithm_class(config.algo)
+    model = _attempt("the model", cls.load, files.model, env=env, device="cpu", tensorboard_log=tb)
+    buffer = files.replay_buffer
+    keeps_one = getattr(model, "replay_buffer", None) is not None
+    if keeps_one and buffer is not None and buffer.is_file():
+        _attempt(f"its replay buffer {buffer.name}", model.load_replay_buffer, buffer)
+    return model
+
+
+def _load_latest(config: TrainConfig, run_dir: Path, log: Log) -> Any:
+    """The newest saved model of ``run_dir`` that loads: the checkpoints, newest first,
+    then ``model.zip``; says which it skipped and why."""
+    saved = (*list_checkpoints(run_dir), final_files(run_dir))
+    candidates = [files for files in saved if files.model.is_file()]
+    if not candidates:
+        raise FileNotFoundError(
+            f"--resume: nothing to resume in {str(run_dir)!r}: no checkpoints/model_*_steps.zip "
+            "and no model.zip"
+        )
+    venv = make_vec_env(config)
+    skipped: list[str] = []
+    for files in candidates:
+        name = files.model.relative_to(run_dir).as_posix()
+        try:
+            model = _load(config, files, venv)
+        except _Unloadable as why:
+            skipped.append(f"{name}: {why}")
+            continue
+        for line in skipped:
+            log(f"skipping {line}")
+        if skipped:
+            log(f"resuming from {name} (step {model.num_timesteps})")
+        return model
+    raise ValueError(f"--resume: no saved model of {str(run_dir)!r} loads: {'; '.join(skipped)}")
 
 
 # --------------------------------------------------------------------------- entry points
@@ -413,36 +680,40 @@ def train(
     *,
     progress_bar: bool = True,
     run_dir: str | PathLike[str] | None = None,
+    log: Log = _to_stderr,
 ) -> TrainResult:
     """Train ``config`` from scratch into a new run folder under ``runs_dir``.
 
     Args:
         config: The resolved configuration (:func:`train.config.load_config`).
-        runs_dir: Parent of the run folder.
+        runs_dir: Parent of the run folder (checked writable before anything runs).
         progress_bar: Show SB3's progress bar (tqdm + rich).
         run_dir: Use this exact folder instead of a new ``runs_dir/<name>`` (it may
             exist but must hold no ``config.yaml``).
+        log: Receives one-line notes (the budget rounding); default: stderr.
 
-    A Ctrl-C (``KeyboardInterrupt``) saves a checkpoint and the learning curve so far
-    and returns with ``interrupted=True``; continue with :func:`resume`.
+    The model is built before the run folder is created; if training then fails with
+    an error, the folder (or what this call added to ``run_dir``) is removed. A Ctrl-C
+    (``KeyboardInterrupt``) saves a checkpoint and the learning curve so far and
+    returns with ``interrupted=True``; continue with :func:`resume`.
     """
-    if run_dir is None:
-        path = _new_run_dir(Path(runs_dir), config)
-    else:
-        path = Path(run_dir)
-        if (path / "config.yaml").exists():
-            raise ValueError(
-                f"train.run_dir: {str(path)!r} already holds a run; allowed: a new folder "
-                "(or use resume)"
-            )
-        path.mkdir(parents=True, exist_ok=True)
-    config.to_yaml(path / "config.yaml")
+    require_rl("noma-split train")
+    _check_destination(runs_dir, run_dir)
+    if note := config.rounding_note():
+        log(note)
     _seed_everything(config)
     venv = make_vec_env(config)
-    model = _build_model(config, venv, path)
+    model = _build_model(config, venv)
     train_seed, eval_seed = seeds_for(config.seed)
     venv.seed(train_seed)  # after the model, which seeds the envs with `seed` itself
-    return _learn(model, config, path, eval_seed, config.timesteps, progress_bar, [])
+    path, before = _create_run_dir(config, runs_dir, run_dir)
+    try:
+        model.tensorboard_log = str(path / "tb")
+        config.to_yaml(path / "config.yaml")
+        return _learn(model, config, path, eval_seed, progress_bar, [], resumed=False)
+    except Exception:
+        _discard(path, before)
+        raise
 
 
 def resume(
@@ -450,61 +721,48 @@ def resume(
     timesteps: int | None = None,
     *,
     progress_bar: bool = True,
+    log: Log = _to_stderr,
 ) -> TrainResult:
-    """Continue the run in ``run_dir`` from its latest checkpoint (or ``model.zip``).
+    """Continue the run in ``run_dir`` from its newest checkpoint that loads.
 
     Trains until ``timesteps`` in total (default: the run's configured total). The
-    normalization statistics and, for SAC/TD3, the replay buffer are restored.
+    checkpoints are tried newest first, then ``model.zip``; one that does not load
+    (its model, or its normalization file when the run normalizes, or its replay
+    buffer) is skipped with a note to ``log`` (default: stderr). The normalization
+    statistics and, for SAC/TD3, the replay buffer are restored. An
+    ``eval/evaluations.npz`` that does not load is ignored with a note.
+
+    Raises:
+        FileNotFoundError: ``run_dir`` is not a run folder or holds no saved model.
+        ValueError: no saved model loads (each one is named with its reason), or the
+            run has already trained ``timesteps`` steps.
     """
+    require_rl("noma-split train --resume")
     path = Path(run_dir)
     if not (path / "config.yaml").is_file():
         raise FileNotFoundError(
             f"--resume: {str(path)!r} is not a run folder (no config.yaml); expected a "
             "folder written by `noma-split train`"
         )
+    check_output_dir(path, "--resume", overwrite=True)
     config = load_config(path=path / "config.yaml")
     if timesteps is not None:
         config = config.replace(timesteps=timesteps)
-    checkpoint = latest_checkpoint(path)
-    if checkpoint is None and (path / "model.zip").is_file():
-        checkpoint = path / "model.zip"
-    if checkpoint is None:
-        raise FileNotFoundError(
-            f"--resume: nothing to resume in {str(path)!r}: no checkpoints/model_*_steps.zip "
-            "and no model.zip"
-        )
     _seed_everything(config)
-    venv = make_vec_env(config)
-    stem = checkpoint.name.removesuffix(".zip")
-    steps_tag = stem.removeprefix("model_") if checkpoint.parent.name == "checkpoints" else ""
-    norm = (
-        checkpoint.parent / f"model_vecnormalize_{steps_tag}.pkl"
-        if steps_tag
-        else path / "vecnormalize.pkl"
-    )
-    if hasattr(venv, "obs_rms") and norm.is_file():
-        from stable_baselines3.common.vec_env import VecNormalize
-
-        venv = VecNormalize.load(str(norm), venv.venv)
-        venv.training = True
-    model = algorithm_class(config.algo).load(
-        checkpoint, env=venv, device="cpu", tensorboard_log=str(path / "tb")
-    )
-    buffer = checkpoint.parent / f"model_replay_buffer_{steps_tag}.pkl"
-    if steps_tag and hasattr(model, "replay_buffer") and buffer.is_file():
-        model.load_replay_buffer(buffer)
+    model = _load_latest(config, path, log)
     done = int(model.num_timesteps)
-    remaining = config.timesteps - done
-    if remaining <= 0:
+    if config.timesteps <= done:
         raise ValueError(
             f"--resume: {str(path)!r} has already trained {done} of {config.timesteps} steps; "
             "pass a larger --timesteps to train further"
         )
+    if note := config.rounding_note(done):
+        log(note)
     config.to_yaml(path / "config.yaml")
     eval_seed = seeds_for(config.seed)[1]
-    venv.seed(seeds_for(config.seed, restart=done)[0])
-    previous = _previous_evaluations(path, done)
-    return _learn(model, config, path, eval_seed, remaining, progress_bar, previous)
+    model.get_env().seed(seeds_for(config.seed, restart=done)[0])
+    previous = _previous_evaluations(path, done, log)
+    return _learn(model, config, path, eval_seed, progress_bar, previous, resumed=True)
 
 
 def _learn(
@@ -512,37 +770,40 @@ def _learn(
     config: TrainConfig,
     run_dir: Path,
     eval_seed: int,
-    steps: int,
     progress_bar: bool,
     previous: Sequence[dict[str, Any]],
+    *,
+    resumed: bool,
 ) -> TrainResult:
+    """Learn up to ``config.timesteps``, then save the model (a checkpoint if
+    interrupted) and the learning curve, through a Ctrl-C if need be."""
     callbacks, evaluation = _callbacks(config, run_dir, eval_seed, previous)
     start = time.perf_counter()
     interrupted = False
     try:
-        model.learn(
-            steps,
-            callback=callbacks,
-            progress_bar=progress_bar,
-            tb_log_name=config.algo,
-            reset_num_timesteps=not previous,
-        )
-    except KeyboardInterrupt:
-        interrupted = True
-    curve = _curve(evaluation)
-    _write_curve(run_dir, curve, config.algo)
-    if interrupted:
-        model_path = _save_checkpoint(model, run_dir)
-    else:
-        model_path = run_dir / "model.zip"
-        model.save(model_path)
-        if model.get_vec_normalize_env() is not None:
-            model.get_vec_normalize_env().save(str(run_dir / "vecnormalize.pkl"))
-    model.get_env().close()
+        try:
+            model.learn(
+                config.timesteps - model.num_timesteps if resumed else config.timesteps,
+                callback=callbacks,
+                progress_bar=progress_bar,
+                tb_log_name=config.algo,
+                reset_num_timesteps=not resumed,
+            )
+        except KeyboardInterrupt:
+            interrupted = True
+        steps = int(model.num_timesteps)
+        with deferred_sigint(reraise=False):  # stopping anyway: a 2nd Ctrl-C waits
+            files = checkpoint_files(run_dir, steps) if interrupted else final_files(run_dir)
+            model_path = save_model(model, files)
+            curve = _curve(evaluation)
+            _write_curve(run_dir, curve, config.algo)
+    finally:
+        model.get_env().close()
+        evaluation.eval_env.close()
     return TrainResult(
         run_dir=run_dir,
         model_path=model_path,
-        timesteps=int(model.num_timesteps),
+        timesteps=steps,
         interrupted=interrupted,
         wall_time_s=time.perf_counter() - start,
         curve=curve,

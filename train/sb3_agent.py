@@ -18,8 +18,12 @@ folder's ``model.zip``, or one of its checkpoints ``checkpoints/model_<N>_steps.
 the run's shapes (users, subchannels, model mix); its other parameters may differ
 (the policy then acts as trained, e.g. for another latency weight).
 
-Torch and SB3 are imported only when an agent is built, so importing :mod:`agents`
-stays light.
+The agent lives in :mod:`train` (it needs the run's config and action view) and is
+registered through the entry-point group ``noma_split.agents`` (``sb3 =
+"train.sb3_agent:SB3Agent"`` in ``pyproject.toml``), so :mod:`agents` never imports
+:mod:`train`. Torch and SB3 are imported only when an agent is built; without the
+``rl`` extra that is one line saying what to install
+(:func:`train.extras.require_rl`).
 """
 
 from __future__ import annotations
@@ -31,9 +35,11 @@ from typing import Any
 
 import numpy as np
 
-from agents.base import BaseAgent, register
+from agents.base import BaseAgent
 from noma_split_env import Allocation, NomaSplitEnv, Slot, observe
 from noma_split_env.actions import ActionDecoder
+from train.extras import require_rl
+from train.training import files_of, final_files
 
 __all__ = ["SB3Agent", "resolve_run"]
 
@@ -43,28 +49,23 @@ _HINT = "expected a run folder written by `noma-split train`, its model.zip or a
 def resolve_run(path: str | PathLike[str]) -> tuple[Path, Path, Path | None]:
     """``(run folder, model file, normalization file or None)`` for ``path``.
 
+    File names come from :class:`train.training.CheckpointFiles`.
+
     Raises:
         FileNotFoundError: ``path`` (or the run's ``config.yaml``) does not exist.
     """
     path = Path(path)
-    if path.is_dir():
-        run_dir, model = path, path / "model.zip"
-        norm = run_dir / "vecnormalize.pkl"
-    else:
-        model = path
-        run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
-        if path.parent.name == "checkpoints" and path.name.startswith("model_"):
-            tag = path.name.removeprefix("model_").removesuffix(".zip")
-            norm = path.parent / f"model_vecnormalize_{tag}.pkl"
-        else:
-            norm = run_dir / "vecnormalize.pkl"
-    if not model.is_file():
-        raise FileNotFoundError(f"sb3 agent: model file {str(model)!r} does not exist; {_HINT}")
-    if not (run_dir / "config.yaml").is_file():
+    files = final_files(path) if path.is_dir() else files_of(path)
+    if not files.model.is_file():
         raise FileNotFoundError(
-            f"sb3 agent: no config.yaml in {str(run_dir)!r} next to the model; {_HINT}"
+            f"sb3 agent: model file {str(files.model)!r} does not exist; {_HINT}"
         )
-    return run_dir, model, norm if norm.is_file() else None
+    if not (files.run_dir / "config.yaml").is_file():
+        raise FileNotFoundError(
+            f"sb3 agent: no config.yaml in {str(files.run_dir)!r} next to the model; {_HINT}"
+        )
+    norm = files.vecnormalize
+    return files.run_dir, files.model, norm if norm.is_file() else None
 
 
 class SB3Agent(BaseAgent):
@@ -89,9 +90,12 @@ class SB3Agent(BaseAgent):
                 "agents.make('sb3'): missing path; pass path=RUN_DIR (a folder written by "
                 "`noma-split train`) or path=RUN_DIR/model.zip"
             )
+        require_rl("the sb3 agent")
         from train.config import algorithm_class, load_config
+        from train.training import view_wrapper
 
         self.run_dir, model_path, norm_path = resolve_run(path)
+        self._norm_name = files_of(model_path).vecnormalize.name
         self.config = load_config(path=self.run_dir / "config.yaml")
         self.algo = self.config.algo
         try:
@@ -104,8 +108,6 @@ class SB3Agent(BaseAgent):
         self._obs_shape = tuple(self.model.observation_space.shape)
         self._normalizer = self._load_normalizer(norm_path)
         scenario = self.config.make_scenario()
-        from train.training import view_wrapper
-
         self._view = view_wrapper(self.config)(NomaSplitEnv(scenario))
         self._box = self.config.action_view == "box"
         self._decoders: dict[int, tuple[Any, ActionDecoder]] = {}
@@ -116,7 +118,7 @@ class SB3Agent(BaseAgent):
         if path is None:
             raise FileNotFoundError(
                 f"sb3 agent: the run {str(self.run_dir)!r} normalizes observations but has no "
-                "vecnormalize.pkl; it was not saved completely"
+                f"{self._norm_name}; it was not saved completely"
             )
         try:
             with path.open("rb") as f:
@@ -165,6 +167,3 @@ class SB3Agent(BaseAgent):
 
     def __repr__(self) -> str:
         return f"SB3Agent(algo={self.algo!r}, run_dir={str(self.run_dir)!r})"
-
-
-register("sb3", SB3Agent)

@@ -1,0 +1,46 @@
+"""Optional dependencies: one check, one message, for everything that needs the RL extra.
+
+The environment and the analytic agents need only the base install; training,
+reading training configs and the ``sb3`` agent need the ``rl`` extra (torch,
+Stable-Baselines3, PyYAML). :func:`require_rl` turns a missing piece into one line
+that says what to install, instead of an ``ImportError`` traceback deep in SB3.
+
+>>> require_rl("noma-split train")  # the test environment has the extra
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__all__ = ["RL_MODULES", "MissingExtraError", "require_rl"]
+
+RL_MODULES: dict[str, str] = {
+    "torch": "torch",
+    "stable_baselines3": "stable-baselines3",
+    "yaml": "pyyaml",
+}
+"""Modules of the ``rl`` extra: import name -> pip distribution name."""
+
+
+class MissingExtraError(ImportError):
+    """A feature needs an optional dependency group (an "extra") that is not installed."""
+
+
+def require_rl(what: str) -> None:
+    """Check that the ``rl`` extra imports; ``what`` names the feature that needs it.
+
+    Raises:
+        MissingExtraError: one line, e.g. ``noma-split train needs the RL extra: pip
+            install "noma-split[rl]" (missing: torch)``.
+    """
+    missing = []
+    for module, distribution in RL_MODULES.items():
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(distribution)
+    if missing:
+        raise MissingExtraError(
+            f'{what} needs the RL extra: pip install "noma-split[rl]" '
+            f"(missing: {', '.join(missing)})"
+        )
