@@ -304,3 +304,16 @@ def test_ctrl_c_during_the_comparison_is_one_line(tmp_path: Path, trained_run: P
     assert proc.returncode == 130, err
     assert err.decode().strip() == "noma-split compare: interrupted", err
     assert not any((tmp_path / "results").glob("*"))
+
+
+def test_a_run_of_another_shape_is_refused_before_any_work(
+    tmp_path: Path, trained_run: Path, capsys
+) -> None:
+    out = tmp_path / "out"
+    assert (
+        main(["compare", "--scenario", "default", "--run", str(trained_run), "--out", str(out)])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "trained on 'tiny', which does not fit scenario" in err, err
+    assert not out.exists()

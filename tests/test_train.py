@@ -161,6 +161,8 @@ def test_ctrl_c_saves_a_checkpoint_and_resumes(tmp_path: Path, monkeypatch, caps
     run = only_run(runs)
     err = capsys.readouterr().err
     assert f"resume with: noma-split train --resume {run}" in err
+    assert [line for line in err.splitlines() if line.strip()] == [err.strip()]  # one line
+    assert err.strip().startswith("noma-split train: interrupted at step 160")
     assert not (run / "model.zip").exists()
     assert (run / "checkpoints" / "model_160_steps.zip").is_file()
     assert (run / "checkpoints" / "model_vecnormalize_160_steps.pkl").is_file()

@@ -105,8 +105,8 @@ def _train(args: argparse.Namespace) -> int:
         result = train(config, args.runs_dir, progress_bar=args.progress_bar)
     if result.interrupted:
         print(
-            f"\ninterrupted at step {result.timesteps}: checkpoint saved to {result.model_path}\n"
-            f"resume with: noma-split train --resume {result.run_dir}",
+            f"\nnoma-split train: interrupted at step {result.timesteps}: checkpoint saved to "
+            f"{result.model_path}; resume with: noma-split train --resume {result.run_dir}",
             file=sys.stderr,
         )
         return 130

@@ -233,7 +233,7 @@ def _train_on_the_spot(
         f"training {cfg.algo} on {cfg.scenario}: {cfg.timesteps} steps, seed {cfg.seed} "
         f"(skip with --run RUN_DIR)"
     )
-    result = train(cfg, out_dir / "runs", progress_bar=progress_bar)
+    result = train(cfg, out_dir / "runs", progress_bar=progress_bar, log=log)
     if result.interrupted:
         raise KeyboardInterrupt(
             f"training interrupted at step {result.timesteps}; resume it with "
@@ -244,10 +244,11 @@ def _train_on_the_spot(
 
 
 def _load_runs(
-    paths: Sequence[str], taken: Sequence[str]
+    paths: Sequence[str], taken: Sequence[str], scenario: str
 ) -> tuple[dict[str, Any], dict[str, Path], dict[str, list[dict[str, float]]]]:
     """The trained policies of ``paths`` as agents, labelled by algorithm (``ppo``,
-    ``ppo-2``, ... avoiding the ``taken`` labels), with their run folders and curves."""
+    ``ppo-2``, ... avoiding the ``taken`` labels), with their run folders and curves;
+    each checked to fit the preset ``scenario``."""
     built: dict[str, Any] = {}
     if not paths:
         return built, {}, {}
@@ -258,6 +259,7 @@ def _load_runs(
     curves: dict[str, list[dict[str, float]]] = {}
     for path in paths:
         agent = SB3Agent(path)
+        agent.check_scenario(Scenario.preset(scenario))
         label, i = agent.algo, 1
         while label in built or label in taken:
             i += 1
@@ -362,7 +364,7 @@ def compare(
     # everything is checked before anything is created: a failing command leaves nothing
     _check_out(config)
     training = None if config.runs else _training_config(config)
-    rl, run_dirs, curves = _load_runs(config.runs, config.agents)
+    rl, run_dirs, curves = _load_runs(config.runs, config.agents, config.scenario)
     out_dir, created = _make_out_dir(config)
     try:
         return _run_stages(
@@ -391,7 +393,7 @@ def _run_stages(
     tick = time.perf_counter()
     if training is not None:
         path = _train_on_the_spot(training, out_dir, progress_bar, log)
-        rl, run_dirs, curves = _load_runs([path], config.agents)
+        rl, run_dirs, curves = _load_runs([path], config.agents, config.scenario)
     timings["train"] = time.perf_counter() - tick
 
     tick = time.perf_counter()

@@ -36,10 +36,11 @@ from typing import Any
 import numpy as np
 
 from agents.base import BaseAgent
-from noma_split_env import Allocation, NomaSplitEnv, Slot, observe
+from noma_split_env import Allocation, NomaSplitEnv, Scenario, Slot, observe
 from noma_split_env.actions import ActionDecoder
+from noma_split_env.observation import num_features
 from train.extras import require_rl
-from train.training import files_of, final_files
+from train.training import files_of, final_files, view_wrapper
 
 __all__ = ["SB3Agent", "resolve_run"]
 
@@ -139,6 +140,20 @@ class SB3Agent(BaseAgent):
             hit = (slot.scenario, ActionDecoder(slot.scenario))
             self._decoders = {key: hit}
         return hit[1]
+
+    def check_scenario(self, scenario: Scenario) -> None:
+        """Raise ``ValueError`` unless the policy can act on ``scenario``'s slots: the
+        same observation and action shapes (users, subchannels, model mix) as its run's."""
+        sc = scenario
+        shape = (sc.num_users * num_features(sc),)
+        actions = view_wrapper(self.config)(NomaSplitEnv(sc)).action_space
+        if shape != self._obs_shape or actions != self.model.action_space:
+            raise ValueError(
+                f"sb3 agent {str(self.run_dir)!r}: trained on {self.config.scenario!r}, which "
+                f"does not fit scenario {sc.name!r} (K={sc.num_users}, N={sc.num_subchannels}, "
+                f"{len(sc.models)} models): observations {shape} vs {self._obs_shape}, actions "
+                f"{actions} vs {self.model.action_space}; allowed: a scenario of the run's shape"
+            )
 
     def observation(self, slot: Slot) -> np.ndarray:
         """The (normalized) observation the policy sees for ``slot``."""
