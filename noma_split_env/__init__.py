@@ -39,7 +39,7 @@ __all__ = [
     "register_envs",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 ENV_IDS: dict[str, str] = {
     "NomaSplit-v0": "default",

@@ -65,9 +65,12 @@ class NomaSplitEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
     ``reward = -slot cost``, with per-user cost
     ``c_k = lambda T_k / T_ref,k + (1 - lambda) E_k / E_ref,k`` normalized by the
     all-local latency and energy (all-local costs exactly 1), and
-    ``slot cost = mean_k c_k + mu misses / K``. The three terms are in
-    ``info["reward_terms"]``; ``info`` also holds every latency and energy part, the
-    rates, SINRs, deadline misses and the decoded ``Allocation``.
+    ``slot cost = mean_k c_k + mu misses / K``. A task with a stage (upload, edge
+    compute, download) that cannot finish within ``latency_cap_s`` fails: it is a miss
+    and costs ``max(c_k, 1) + failure_penalty``, more than running it locally
+    (docs/model.md section 5.3). The four terms (latency, energy, failure, miss) are
+    in ``info["reward_terms"]``; ``info`` also holds every latency and energy part, the
+    rates, SINRs, failed tasks, misses and the decoded ``Allocation``.
 
     ## Starting State
     Users dropped uniformly over the cell annulus, shadowing drawn per user, fresh
@@ -93,7 +96,10 @@ class NomaSplitEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
     ['energy', 'failure', 'latency', 'miss']
 
     ## Version History
-    * v0: initial release.
+    * v0 (noma-split 0.2.0): a stage that cannot finish within the cap fails the task
+      (before, a zero-power upload "finished" after the cap at zero energy); every
+      numeric scenario field has a range.
+    * v0 (noma-split 0.1.0): initial release.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}  # noqa: RUF012 (gymnasium API)

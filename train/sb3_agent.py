@@ -75,6 +75,9 @@ class SB3Agent(BaseAgent):
     Args:
         path: Run folder, its ``model.zip`` or a checkpoint (see the module docstring).
 
+    Building one sets torch's intra-op threads to the run's ``torch_threads`` (1 by
+    default), as training does: a process-wide setting.
+
     Attributes:
         run_dir: The run folder.
         config: The run's :class:`~train.config.TrainConfig`.
@@ -112,6 +115,11 @@ class SB3Agent(BaseAgent):
         self._view = view_wrapper(self.config)(NomaSplitEnv(scenario))
         self._box = self.config.action_view == "box"
         self._decoders: dict[int, tuple[Any, ActionDecoder]] = {}
+        import torch
+
+        # as in training: these small networks decide ~10x faster on one thread than on
+        # torch's default of all cores (0.35 ms against 3 ms per default slot, measured)
+        torch.set_num_threads(self.config.torch_threads)
 
     def _load_normalizer(self, path: Path | None) -> Any:
         if not self.config.normalize_obs:
