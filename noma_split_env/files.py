@@ -31,7 +31,18 @@ from os import PathLike
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_path", "atomic_write", "check_output_dir", "exclusive_dir"]
+__all__ = [
+    "CLAIM_NAME",
+    "atomic_path",
+    "atomic_write",
+    "check_output_dir",
+    "claim_dir",
+    "exclusive_dir",
+    "release_dir",
+]
+
+CLAIM_NAME = ".noma-split-claim"
+"""Marker file with which a command claims an existing empty folder (:func:`claim_dir`)."""
 
 
 @contextlib.contextmanager
@@ -53,6 +64,7 @@ def atomic_path(path: str | PathLike[str]) -> Iterator[Path]:
         yield tmp
         with tmp.open("rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a result is a normal file
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -76,6 +88,12 @@ def atomic_write(
         yield f
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def exclusive_dir(base: str | PathLike[str]) -> Path:
     """Create and return a new folder ``base``, or ``base-2``, ``base-3``, ... if taken.
 
@@ -92,6 +110,44 @@ def exclusive_dir(base: str | PathLike[str]) -> Path:
         except FileExistsError:
             i += 1
             path = base.with_name(f"{base.name}-{i}")
+
+
+def claim_dir(path: str | PathLike[str], what: str, *, overwrite: bool = False) -> bool:
+    """Take folder ``path`` for this command alone; True if it was created here.
+
+    The folder is created if missing, then claimed with the marker file
+    :data:`CLAIM_NAME`, created exclusively (atomic: of two commands given the same
+    folder at the same moment, one gets it, the other an error), which
+    :func:`release_dir` removes when the command is done. With ``overwrite`` an
+    existing folder is used as it is.
+
+    Raises:
+        ValueError: another command took the folder first (one line).
+    """
+    path = Path(path)
+    if overwrite:
+        created = not path.exists()
+        path.mkdir(parents=True, exist_ok=True)
+        return created
+    path.parent.mkdir(parents=True, exist_ok=True)
+    created = False
+    with contextlib.suppress(FileExistsError):
+        path.mkdir()
+        created = True
+    try:  # whoever creates the marker owns the folder, whoever made the folder itself
+        os.close(os.open(path / CLAIM_NAME, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        raise ValueError(f"{what}: {str(path)!r} is in use by another command") from None
+    if [p.name for p in path.iterdir()] != [CLAIM_NAME]:  # filled since it was checked
+        release_dir(path)
+        raise ValueError(f"{what}: {str(path)!r} is not empty (another command wrote to it)")
+    return created
+
+
+def release_dir(path: str | PathLike[str]) -> None:
+    """Remove the claim marker of :func:`claim_dir` from ``path``, if there is one."""
+    with contextlib.suppress(FileNotFoundError):
+        (Path(path) / CLAIM_NAME).unlink()
 
 
 def check_output_dir(

@@ -228,6 +228,17 @@ def test_concurrent_processes_never_share_a_folder(tmp_path: Path, trained_run: 
     assert len(folders) == 2
     for folder in folders:
         assert (folder / "records.csv").is_file() and (folder / "summary.md").is_file()
+    # the same --out for both: one gets the folder, the other a one-line refusal
+    same = [*argv, "--out", str(tmp_path / "same")]
+    procs = [
+        subprocess.Popen(same, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    done = [(proc.wait(timeout=180), proc.stderr.read().decode()) for proc in procs]
+    assert sorted(code for code, _ in done) == [0, 2], done
+    (refused,) = [err for code, err in done if code == 2]
+    assert refused.count("\n") == 1 and ("in use" in refused or "not empty" in refused)
+    assert not (tmp_path / "same" / ".noma-split-claim").exists()
 
 
 def test_out_onto_a_non_empty_folder_refuses_unless_asked(

@@ -47,7 +47,13 @@ from typing import Any
 import agents
 from agents.runner import Records, Summary, run
 from noma_split_env import PRESETS, Scenario
-from noma_split_env.files import atomic_write, check_output_dir, exclusive_dir
+from noma_split_env.files import (
+    atomic_write,
+    check_output_dir,
+    claim_dir,
+    exclusive_dir,
+    release_dir,
+)
 
 __all__ = [
     "DEFAULT_AGENTS",
@@ -271,16 +277,17 @@ def _load_runs(
 
 
 def _make_out_dir(config: CompareConfig) -> tuple[Path, bool]:
-    """The results folder, created now: ``(path, created)``. The default,
-    ``results/<scenario>__<time>``, is always new (``-2``, ``-3``, ... if taken, also by
-    a comparison started in the same second); ``config.out`` was checked by
-    :func:`_check_out`."""
+    """The results folder, taken now for this comparison alone: ``(path, created)``.
+
+    The default, ``results/<scenario>__<time>``, is always new (``-2``, ``-3``, ... if
+    taken, also by a comparison started in the same second); ``config.out`` (checked
+    by :func:`_check_out`) is created, or claimed if it exists and is empty, or used as
+    it is with ``overwrite``; a comparison started at the same moment on the same
+    ``out`` gets an error instead of sharing it."""
     if config.out is None:
         return exclusive_dir(default_out_dir(config.scenario)), True
     path = Path(config.out)
-    existed = path.is_dir()
-    path.mkdir(parents=True, exist_ok=True)
-    return path, not existed
+    return path, claim_dir(path, "--out", overwrite=config.overwrite)
 
 
 def _check_out(config: CompareConfig) -> None:
@@ -370,11 +377,13 @@ def compare(
         return _run_stages(
             config, out_dir, training, rl, run_dirs, curves, progress_bar, log, command, start
         )
-    except BaseException as exc:
-        keep = isinstance(exc, KeyboardInterrupt) and any((out_dir / "runs").glob("*"))
-        if created and not keep:  # an interrupted training keeps its checkpoint
+    except BaseException:
+        # a policy trained here (or its interrupt checkpoint) is kept; nothing else is
+        if created and not any((out_dir / "runs").glob("*")):
             shutil.rmtree(out_dir, ignore_errors=True)
         raise
+    finally:
+        release_dir(out_dir)
 
 
 def _run_stages(

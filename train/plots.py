@@ -215,6 +215,7 @@ def plot_learning_curves(
     ax.set_xlabel("training steps (slots)")
     ax.set_ylabel("evaluation cost per slot")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # nothing evaluated yet: no legend to draw
+        ax.legend(fontsize=8)
     ax.set_title(title or "Learning curve (deterministic policy, fixed evaluation episodes)")
     return _save(fig, path)

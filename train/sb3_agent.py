@@ -160,7 +160,8 @@ class SB3Agent(BaseAgent):
                 f"sb3 agent {str(self.run_dir)!r}: trained on {self.config.scenario!r}, which "
                 f"does not fit scenario {sc.name!r} (K={sc.num_users}, N={sc.num_subchannels}, "
                 f"{len(sc.models)} models): observations {shape} vs {self._obs_shape}, actions "
-                f"{actions} vs {self.model.action_space}; allowed: a scenario of the run's shape"
+                f"{_describe(actions)} vs {_describe(self.model.action_space)}; allowed: a "
+                "scenario of the run's shape"
             )
 
     def observation(self, slot: Slot) -> np.ndarray:
@@ -190,3 +191,10 @@ class SB3Agent(BaseAgent):
 
     def __repr__(self) -> str:
         return f"SB3Agent(algo={self.algo!r}, run_dir={str(self.run_dir)!r})"
+
+
+def _describe(space: Any) -> str:
+    """A one-line description of an action space (numpy wraps long reprs)."""
+    if hasattr(space, "nvec"):
+        return f"MultiDiscrete{np.asarray(space.nvec).tolist()}"
+    return f"{type(space).__name__}{tuple(space.shape)}"
