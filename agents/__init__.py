@@ -12,4 +12,4 @@ from agents.base import ENTRY_POINT_GROUP, Agent, AgentStats, BaseAgent, availab
 __all__ = ["ENTRY_POINT_GROUP", "Agent", "AgentStats", "BaseAgent", "available", "make", "register"]
 
 # Built-in solvers: one import and one register() line each (in their modules).
-from agents import exhaustive, gradient_descent, heuristics  # noqa: F401
+from agents import exhaustive, heuristics, li_gd  # noqa: F401

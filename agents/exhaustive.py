@@ -8,7 +8,7 @@ locally send nothing, so their subchannels do not matter and are set to 0). Ther
 
 combinations. For each, the continuous variables (powers, and edge shares when the
 scenario allocates them) are solved by the projected gradient descent of
-:mod:`agents.gradient_descent` to a tight tolerance from several starts: every
+:mod:`agents.li_gd` to a tight tolerance from several starts: every
 offloading user at ``scale x P_user_max`` and ``scale x P_bs_max / m`` for each
 ``scale`` in ``start_scales`` (edge shares equal), so that a continuous problem that
 is not convex (NOMA interference) is not judged by one basin. The best point over all
@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from agents.base import BaseAgent, register
-from agents.gradient_descent import SlotProblem
+from agents.li_gd import SlotProblem
 from noma_split_env import Allocation, Slot, evaluate
 from noma_split_env.checks import check, check_number, is_real
 
@@ -126,15 +126,13 @@ class Exhaustive(BaseAgent):
                 ul[users] = subs[: users.size]
                 dl[users] = subs[users.size :]
                 for start in starts if users.size else starts[:1]:
-                    p, q, e, cost, g, ev = prob.descend(
-                        split, ul, dl, start, self.gtol, self.ftol, self.max_iter
-                    )
-                    gradients += g
-                    evaluations += ev
+                    run = prob.descend(split, ul, dl, start, self.gtol, self.ftol, self.max_iter)
+                    gradients += run.gradients
+                    evaluations += run.evaluations
                     descents += 1
-                    if cost < best_cost:
-                        best_cost = cost
-                        best = (split, ul, dl, (p, q, e))
+                    if run.cost < best_cost:
+                        best_cost = run.cost
+                        best = (split, ul, dl, run.point)
         allocation = prob.allocation(*best)
         final = prob.final_cost(allocation, best_cost)
         self.stats.iterations = gradients

@@ -72,7 +72,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from noma_split_env.evaluate import Outcome, evaluate
+from noma_split_env.evaluate import KernelSlot, Outcome, Parts, evaluate, kernel_slot
 from noma_split_env.noma import decoded_before
 from noma_split_env.slot import Allocation, Slot
 
@@ -118,26 +118,10 @@ def cost_gradient(
         np.asarray(a.dl_subchannel, dtype=np.int64),
         np.asarray(a.ul_power, dtype=np.float64),
         np.asarray(a.dl_power, dtype=np.float64),
-        slot.ul_gain,
-        slot.dl_gain,
-        slot.num_layers,
-        slot.t_ref,
-        slot.e_ref,
-        outcome.t_up,
-        outcome.t_dl,
-        outcome.t_edge,
-        outcome.e_edge,
-        outcome.ul_sinr,
-        outcome.dl_sinr,
-        outcome.edge_share,
-        outcome.failed.astype(np.float64),
-        outcome.user_cost,
+        Parts(*(getattr(outcome, name) for name in Parts._fields)),
+        kernel_slot(slot),
         with_share,
         sc.access == "oma",
-        sc.sic_residual,
-        sc.latency_weight,
-        sc.latency_cap_s,
-        sc.failure_penalty,
     )
     return CostGradient(gp, gq, ge if with_share else None, outcome)
 
@@ -195,39 +179,24 @@ def gradient_kernel(
     dl_sub: np.ndarray,
     p: np.ndarray,
     q: np.ndarray,
-    ul_gain: np.ndarray,
-    dl_gain: np.ndarray,
-    num_layers: np.ndarray,
-    t_ref: np.ndarray,
-    e_ref: np.ndarray,
-    t_up: np.ndarray,
-    t_dl: np.ndarray,
-    t_edge: np.ndarray,
-    e_edge: np.ndarray,
-    ul_sinr: np.ndarray,
-    dl_sinr: np.ndarray,
-    share: np.ndarray,
-    failed: np.ndarray,
-    user_cost: np.ndarray,
+    parts: Parts,
+    slot: KernelSlot,
     with_share: bool,
     oma: bool,
-    psi: float,
-    lam: float,
-    cap: float,
-    penalty: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(dC/dp, dC/dq, dC/de)``, each ``[K]``, from an outcome's parts (module docstring).
-
-    ``t_up`` .. ``user_cost`` are the rows of the :class:`~noma_split_env.Outcome` of
-    the point (``failed`` as 0/1); ``dC/de`` is zeros when ``with_share`` is False
-    (equal shares).
+    """``(dC/dp, dC/dq, dC/de)``, each ``[K]``, at the point whose kernel outputs are
+    ``parts`` (module docstring); ``dC/de`` is zeros when ``with_share`` is False (equal
+    shares). ``split .. q`` [-, -, -, W, W] are ``[K]``.
     """
+    c = slot.consts[0]
+    psi, lam, cap, penalty = c.sic_residual, c.latency_weight, c.latency_cap_s, c.failure_penalty
+    ul_gain, dl_gain = slot.ul_gain, slot.dl_gain
     k_users = split.shape[0]
-    active = split < num_layers
-    a = lam / t_ref
-    b = (1.0 - lam) / e_ref
+    active = split < slot.num_layers
+    a = lam / slot.t_ref
+    b = (1.0 - lam) / slot.e_ref
     for k in range(k_users):
-        if failed[k] > 0.0 and user_cost[k] <= 1.0 + penalty:
+        if parts.failed[k] and parts.user_cost[k] <= 1.0 + penalty:
             a[k] = 0.0  # a failed task at cost 1 + penalty: constant in every variable
             b[k] = 0.0
     g_ul = np.empty(k_users)
@@ -238,15 +207,19 @@ def gradient_kernel(
     gp = np.zeros(k_users)
     gq = np.zeros(k_users)
     ge = np.zeros(k_users)
-    _own_and_cross(gp, p, t_up, ul_sinr, g_ul, ul_sub, active, a, b, cap, psi, oma, True)
-    _own_and_cross(gq, q, t_dl, dl_sinr, g_dl, dl_sub, active, a, b, cap, psi, oma, False)
+    _own_and_cross(
+        gp, p, parts.t_up, parts.ul_sinr, g_ul, ul_sub, active, a, b, cap, psi, oma, True
+    )
+    _own_and_cross(
+        gq, q, parts.t_dl, parts.dl_sinr, g_dl, dl_sub, active, a, b, cap, psi, oma, False
+    )
     if with_share:
         for k in range(k_users):
-            e = share[k]
+            e = parts.edge_share[k]
             if not active[k] or e <= 0.0:
                 continue  # no work on the edge, or capped at zero share
-            if t_edge[k] < cap * _CAPPED:
-                ge[k] -= a[k] * t_edge[k] / e
-            ge[k] += 2.0 * b[k] * e_edge[k] / e
+            if parts.t_edge[k] < cap * _CAPPED:
+                ge[k] -= a[k] * parts.t_edge[k] / e
+            ge[k] += 2.0 * b[k] * parts.e_edge[k] / e
     inv_k = 1.0 / k_users
     return gp * inv_k, gq * inv_k, ge * inv_k

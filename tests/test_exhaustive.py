@@ -10,7 +10,7 @@ import pytest
 
 import agents
 from agents.exhaustive import Exhaustive, compute_bound, num_combinations
-from agents.gradient_descent import SlotProblem
+from agents.li_gd import SlotProblem
 from noma_split_env import Allocation, Scenario, Slot, evaluate
 
 GOLDEN = (math.sqrt(5) - 1) / 2
@@ -199,9 +199,9 @@ def test_pruning_is_exact():
         prob = SlotProblem(slot)
         zeros = np.zeros(2, dtype=np.int64)
         every = min(
-            prob.descend(split, zeros, zeros, prob.default_start(split, scale), 1e-9, 1e-15, 2000)[
-                3
-            ]
+            prob.descend(
+                split, zeros, zeros, prob.default_start(split, scale), 1e-9, 1e-15, 2000
+            ).cost
             for split in (np.array([a, b]) for a in range(12) for b in range(12))
             for scale in (1.0, 0.1, 0.01)
         )

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import agents
-from agents.gradient_descent import ColdGD, GradientDescent, LiGD, SlotProblem, _project
+from agents.li_gd import ColdGD, GradientDescent, LiGD, Point, SlotProblem
+from agents.li_gd.variables import project
 from noma_split_env import Allocation, Scenario, Slot, evaluate
 
 
@@ -25,7 +26,7 @@ def env_slots(preset: str, n: int, seed: int = 0, **overrides: object) -> list[S
 # ------------------------------------------------------------------ projections
 @pytest.mark.parametrize("seed", range(20))
 def test_budget_projection_is_the_weighted_euclidean_projection(seed):
-    """``_project`` on the q block minimizes sum (x - v)^2 / d over {x >= 0, sum x <= 1}."""
+    """``project`` on the q block minimizes sum (x - v)^2 / d over {x >= 0, sum x <= 1}."""
     rng = np.random.default_rng(seed)
     k = 5
     v = np.concatenate([rng.uniform(0, 1, k), rng.normal(0.4, 0.5, k), np.zeros(k)])
@@ -34,7 +35,7 @@ def test_budget_projection_is_the_weighted_euclidean_projection(seed):
     act[2 * k :] = False
     act[k + 1] = False  # an inactive user is pinned at 0
     x = np.empty(3 * k)
-    _project(v, d, act, k, x)
+    project(v, d, act, k, x)
     q, vq, dq, aq = x[k : 2 * k], v[k : 2 * k], d[k : 2 * k], act[k : 2 * k]
     assert np.all(q >= 0) and q.sum() <= 1 + 1e-12 and q[~aq].sum() == 0
 
@@ -62,9 +63,9 @@ def test_descent_never_increases_the_cost_and_reaches_stationarity(share, access
         dl = rng.integers(0, 2, 4)
         start = prob.default_start(split, rng.uniform(0.05, 1))
         start_cost = prob.cost(split, ul, dl, start)
-        p, q, e, cost, _, _ = prob.descend(split, ul, dl, start, 1e-9, 0.0, 3000)
+        (p, q, e), cost, _, _ = prob.descend(split, ul, dl, start, 1e-9, 0.0, 3000)
         assert cost <= start_cost
-        allocation = prob.allocation(split, ul, dl, (p, q, e))
+        allocation = prob.allocation(split, ul, dl, Point(p, q, e))
         assert evaluate(slot, allocation).cost == pytest.approx(cost, rel=1e-12)
         # tight descent = (local) optimum: small random feasible moves do not help
         for _ in range(20):
@@ -81,7 +82,7 @@ def test_descent_with_nobody_offloading_costs_one():
     prob = SlotProblem(slot)
     local = slot.num_layers.copy()
     zeros = np.zeros(4, dtype=np.int64)
-    p, q, _, cost, grads, _ = prob.descend(
+    (p, q, _), cost, grads, _ = prob.descend(
         local, zeros, zeros, prob.default_start(local), 1e-6, 0.0, 100
     )
     assert cost == pytest.approx(1.0) and grads == 0
@@ -195,9 +196,9 @@ def test_single_user_power_matches_a_dense_grid():
     prob = SlotProblem(slot)
     split = np.array([5])
     z = np.zeros(1, dtype=np.int64)
-    p, q, e, cost, _, _ = prob.descend(split, z, z, prob.default_start(split), 1e-10, 0.0, 5000)
+    (p, q, e), cost, _, _ = prob.descend(split, z, z, prob.default_start(split), 1e-10, 0.0, 5000)
     grid = np.linspace(1e-4, sc.user_max_power_w, 20001)
-    costs = [prob.cost(split, z, z, (np.array([g]), q, e)) for g in grid]
+    costs = [prob.cost(split, z, z, Point(np.array([g]), q, e)) for g in grid]
     best = grid[int(np.argmin(costs))]
     assert 0 < p[0] < sc.user_max_power_w  # interior optimum
     assert p[0] == pytest.approx(best, abs=2 * (grid[1] - grid[0]))

@@ -1,0 +1,122 @@
+"""Li-GD and GD: projected gradient descent on the powers, coordinate search on the rest.
+
+The package has three layers: :mod:`agents.li_gd.core` (the compiled descent, with
+:mod:`agents.li_gd.variables`, the variables and their budget projections),
+:mod:`agents.li_gd.problem` (one slot bound to the core) and
+:mod:`agents.li_gd.search` (the discrete search and the agents).
+
+Li-GD is the loop-iteration gradient descent of Yuan et al., "High Efficiency
+Inference Accelerating Algorithm for NOMA-based Mobile Edge Computing" (arXiv
+2312.15850): the split point is looped layer by layer, and the gradient descent for
+each split starts from the optimum found for the previous split. For one user alone
+the optimal uplink power does not depend on the upload size ``D(s)`` at all (``D``
+scales the upload time and energy alike), so the previous optimum is usually optimal
+already or a few steps away: the warm start removes most of the cost of the discrete
+variable. GD is the same search with every descent started cold, from the fixed
+default point (max power, equal budgets): the baseline Li-GD must beat in computation.
+
+**Continuous variables** (for a fixed split and subchannels): uplink powers
+``p in [0, P_user_max]^K``, downlink powers ``q >= 0, sum q <= P_bs_max`` and, when
+``scenario.allocate_edge_share``, edge shares ``e >= 0, sum e <= 1``; users that do
+not offload hold 0 in all three. :func:`descend` runs a scaled projected gradient
+descent (Bertsekas, "Nonlinear Programming", 2nd ed., section 2.3) in the normalized
+variables ``x = (p / P_user_max, q / P_bs_max, e)`` on the analytic gradient ``g`` of
+:mod:`noma_split_env.gradient`:
+
+* step ``x+ = P_D(x - alpha D g)`` with the diagonal scaling ``D = max(x, 1e-3)^2``,
+  i.e. a gradient step in ``log x``: the cost is far better conditioned in log-power
+  (SINR is proportional to power; optimal powers span four decades), and
+  ``P_D`` is the projection in the metric ``D^-1`` (a box clip for ``p``; for ``q``
+  and ``e``, ``x = max(v - theta d, 0)`` with the least ``theta >= 0`` meeting the
+  budget: the sort-based simplex projection of Duchi et al., "Efficient projections
+  onto the l1-ball", ICML 2008, with weights);
+* trial step: the Barzilai-Borwein step ``s.D^-1 s / s.y`` of the last iteration,
+  ``0.25 / |D^(1/2) g|_inf`` on the first;
+* acceptance: the Armijo rule along the projection arc, non-monotone over the last 10
+  costs (Grippo, Lampariello and Lucidi, SIAM J. Numer. Anal. 1986), as in the
+  spectral projected gradient of Birgin, Martinez and Raydan (SIAM J. Optim. 2000):
+  ``C(x+) <= max(last 10 C) + 1e-4 g.(x+ - x)``, backtracking by halves; the best
+  point visited is returned, so a descent never ends above its start;
+* stop when the scaled projected-gradient step ``|D^(-1/2) (P_D(x - D g) - x)|_inf``
+  (the sensitivity to relative changes of the variables) is at most ``gtol``, when a
+  step changes the cost by at most ``ftol max(1, |C|)``, when no step passes the line
+  search, or after ``max_iter`` gradients.
+
+The line search uses the full slot cost, deadline misses included (the miss term has
+zero gradient but can block a step). Zero power is the degenerate point where an
+upload or download takes ``latency_cap_s`` and the latency gradient vanishes, so a
+start that gives an offloading user zero ``p``, ``q`` or ``e`` gives it the default
+instead (``P_user_max``, ``P_bs_max / m``, ``1 / m`` for ``m`` offloading users; the
+others' budgets are scaled down to make room).
+
+**Discrete variables.** Start (``starts=("joint",)``): the users' splits looped
+together, depth ``t = 0 .. L_max - 1`` with ``s_k = round(t L_k / L_max)`` (the env's
+decoding of a split), each descent warm-started from the previous depth's optimum,
+uplink and downlink subchannel of each user = its best gain; the best of these
+all-offloading points starts the sweeps. (Starting from everyone offloading matters:
+under equal edge shares the edge energy of a task falls with the square of its share,
+so two users may each lose alone by offloading and both win together; sweeps from
+all-local miss such pairs.) ``"local"`` and ``"edge"`` (everyone at ``s = 0``) are
+other starts; with several, the best result wins. Then coordinate sweeps over users;
+for user ``k``, the others fixed:
+
+1. split loop: ``s_k = 0, 1, ..., L_k - 1``, each split's descent started from the
+   previous split's optimum (Li-GD) or from the default point (GD), the first from
+   the incumbent (user ``k`` entering at the default values if it was local); then
+   ``s_k = L_k`` (user ``k`` local, the others re-descended from the incumbent);
+2. split swaps: user ``k`` exchanges splits (and its powers) with a user running the
+   same model, at most ``max_swaps`` partners (those whose uplink gain differs most);
+3. subchannel moves at the best split found: user ``k`` on every other uplink
+   subchannel, then swapping uplink subchannels with at most ``max_swaps`` offloading
+   users of other subchannels (those for which both gain most,
+   ``log(g_k[n_j] / g_k[n_k]) + log(g_j[n_k] / g_j[n_j])``), each descended from the
+   best point; the best is kept; then the same for the downlink;
+4. the user's best choice replaces the incumbent if it lowers the slot cost by more
+   than ``sweep_tol max(1, |C|)``.
+
+Starts of the descents: the split loops (joint and per user) chain each descent from
+the previous split's optimum (Li-GD) or the default point (GD). The split swaps and
+subchannel moves of Li-GD start from the incumbent's point unless the default point
+already costs less there (two cost evaluations, no gradient): after a subchannel move
+the incumbent's powers may favour the wrong user of the new subchannel, a trap the
+cold start of GD escapes. Without this guard Li-GD's mean cost on ``default`` was
+1.3e-4 above GD's (worse by 0.5-6% on 4 of 500 slots); with it the two agree to 1e-8
+at 5.3x fewer gradients (``benchmarks/bench_solvers.py``).
+
+The search stops when ``K`` consecutive user updates change nothing (every user is at
+its best given the others) or after ``max_sweeps`` sweeps; the incumbent's continuous
+variables are then polished by one more descent to ``gtol / 100`` (so that a solver
+whose last descents stopped just inside ``gtol`` is not judged by that), and the
+result is returned, or all-local if that is cheaper. The incumbent never gets worse,
+so neither solver returns a cost above its starting point or above all-local.
+Subchannels by moves and swaps rather than enumeration keep a user update at
+``2 (N - 1 + max_swaps)`` descents instead of ``N^2`` (moves alone cannot exchange two
+users' subchannels, which NOMA pairing often needs); a move is kept only if it lowers
+the cost of everyone on the subchannel.
+
+Statistics (``agent.stats``): ``iterations`` = gradients computed, ``evaluations`` =
+cost evaluations, ``extra["iterations_per_split"][k][s]`` = gradients spent by user
+``k``'s updates at split ``s`` (split swaps and subchannel moves count at the split
+they were tried for; the joint loop is in ``extra["joint_iterations"][t]``),
+``extra["descents"]``, ``extra["sweeps"]``, ``extra["start_cost"]`` (the best start),
+``extra["start_costs"]``, ``extra["cost"]`` and ``extra["cost_history"]`` (incumbent
+after each user update, per start).
+"""
+
+from __future__ import annotations
+
+from agents.li_gd.core import DescentSettings, descend
+from agents.li_gd.problem import Descent, Point, SlotProblem
+from agents.li_gd.search import Candidate, ColdGD, GradientDescent, LiGD
+
+__all__ = [
+    "Candidate",
+    "ColdGD",
+    "Descent",
+    "DescentSettings",
+    "GradientDescent",
+    "LiGD",
+    "Point",
+    "SlotProblem",
+    "descend",
+]

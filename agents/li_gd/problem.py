@@ -1,0 +1,135 @@
+"""One slot's problem bound to the compiled core: descents and costs for discrete choices.
+
+:class:`SlotProblem` builds the core's structures once per slot
+(:class:`~noma_split_env.evaluate.KernelSlot`, :class:`~agents.li_gd.core.DescentSettings`)
+and gives the search (:mod:`agents.li_gd.search`) named results: a :class:`Point` of
+continuous variables and a :class:`Descent` outcome.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from agents.li_gd.core import DescentSettings, descend, point_cost
+from noma_split_env import Allocation, Slot, evaluate
+from noma_split_env.evaluate import kernel_slot
+
+__all__ = ["Descent", "Point", "SlotProblem"]
+
+
+class Point(NamedTuple):
+    """The continuous variables of a slot, each ``[K]``; 0 for users that do not offload."""
+
+    p: np.ndarray
+    """Uplink powers [W]."""
+    q: np.ndarray
+    """Downlink (BS) powers [W]."""
+    e: np.ndarray
+    """Edge shares (zeros when the scenario does not allocate them)."""
+
+
+class Descent(NamedTuple):
+    """The result of one descent."""
+
+    point: Point
+    """The best point visited."""
+    cost: float
+    """Its slot cost."""
+    gradients: int
+    """Gradients computed."""
+    evaluations: int
+    """Cost evaluations."""
+
+
+class SlotProblem:
+    """One slot bound to the compiled core: descents and costs for discrete choices.
+
+    Args:
+        slot: The realization every descent and cost refers to.
+    """
+
+    def __init__(self, slot: Slot) -> None:
+        sc = slot.scenario
+        self.slot = slot
+        self.num_users = sc.num_users
+        self.num_subchannels = sc.num_subchannels
+        self.num_layers = slot.num_layers
+        self.with_share = sc.allocate_edge_share
+        self.p_max = sc.user_max_power_w
+        self.q_max = sc.bs_max_power_w
+        self._slot_fields = tuple(kernel_slot(slot))
+        self._base = DescentSettings(
+            with_share=self.with_share,
+            oma=sc.access == "oma",
+            deadline_s=math.inf if sc.deadline_s is None else float(sc.deadline_s),
+            miss_penalty=float(sc.miss_penalty),
+            p_max=float(self.p_max),
+            q_max=float(self.q_max),
+            gtol=0.0,
+            ftol=0.0,
+            max_iter=0,
+        )
+
+    def descend(
+        self,
+        split: np.ndarray,
+        ul_sub: np.ndarray,
+        dl_sub: np.ndarray,
+        start: Point,
+        gtol: float,
+        ftol: float,
+        max_iter: int,
+    ) -> Descent:
+        """:func:`~agents.li_gd.core.descend` on this slot from ``start``."""
+        settings = tuple(self._base._replace(gtol=gtol, ftol=ftol, max_iter=max_iter))
+        p, q, e, cost, gradients, evaluations = descend(
+            split, ul_sub, dl_sub, *start, self._slot_fields, settings
+        )
+        return Descent(Point(p, q, e), cost, gradients, evaluations)
+
+    def cost(
+        self, split: np.ndarray, ul_sub: np.ndarray, dl_sub: np.ndarray, point: Point
+    ) -> float:
+        """The slot cost at a point, without building an :class:`Allocation`."""
+        return point_cost(split, ul_sub, dl_sub, *point, self._slot_fields, tuple(self._base))
+
+    def default_start(self, split: np.ndarray, scale: float = 1.0) -> Point:
+        """``scale`` x (max power, equal BS power, equal edge shares) for offloading users."""
+        active = split < self.num_layers
+        m = max(int(active.sum()), 1)
+        return Point(
+            np.where(active, scale * self.p_max, 0.0),
+            np.where(active, scale * self.q_max / m, 0.0),
+            np.where(active, 1.0 / m, 0.0),
+        )
+
+    def allocation(
+        self, split: np.ndarray, ul_sub: np.ndarray, dl_sub: np.ndarray, point: Point
+    ) -> Allocation:
+        """The :class:`Allocation` of a point (edge shares only if the scenario has them)."""
+        active = split < self.num_layers
+        return Allocation(
+            split=split.copy(),
+            ul_subchannel=ul_sub.copy(),
+            dl_subchannel=dl_sub.copy(),
+            ul_power=np.where(active, np.minimum(point.p, self.p_max), 0.0),
+            dl_power=np.where(active, point.q, 0.0),
+            edge_share=np.where(active, point.e, 0.0) if self.with_share else None,
+        )
+
+    def final_cost(self, allocation: Allocation, kernel_cost: float) -> float:
+        """``evaluate(slot, allocation).cost``, checked against the core's own value.
+
+        A mismatch means a stale numba cache (numba does not invalidate a cached
+        function when a function it calls in another file changes).
+        """
+        cost = evaluate(self.slot, allocation).cost
+        if not math.isclose(cost, kernel_cost, rel_tol=1e-9, abs_tol=1e-12):
+            raise RuntimeError(
+                f"solver core cost {kernel_cost!r} != evaluate() cost {cost!r}: the numba "
+                "cache is stale; delete the __pycache__ folders of noma_split_env and agents"
+            )
+        return cost

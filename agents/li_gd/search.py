@@ -1,0 +1,391 @@
+"""The discrete search of Li-GD and GD: splits, subchannels and the coordinate sweeps.
+
+The method is described in the package docstring (:mod:`agents.li_gd`). The search
+state is a :class:`Candidate` (a discrete choice, its continuous :class:`Point` and
+its cost); every candidate's continuous variables come from one descent of the core
+(:class:`~agents.li_gd.problem.SlotProblem`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from agents.base import BaseAgent, register
+from agents.li_gd.problem import Point, SlotProblem
+from noma_split_env import Allocation, Slot
+from noma_split_env.checks import check_number
+
+__all__ = ["Candidate", "ColdGD", "GradientDescent", "LiGD"]
+
+POLISH = 1e-2
+"""The winner's continuous variables are polished to ``POLISH x gtol``."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A point of the search: a discrete choice with its continuous variables."""
+
+    cost: float
+    """Slot cost of the candidate."""
+    split: np.ndarray
+    """``[K]`` split points."""
+    ul: np.ndarray
+    """``[K]`` uplink subchannels."""
+    dl: np.ndarray
+    """``[K]`` downlink subchannels."""
+    point: Point
+    """Powers (and edge shares) of the offloading users."""
+
+    def replace(self, **changes: Any) -> Candidate:
+        """A copy with ``changes``."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass
+class _Counts:
+    """Work of one ``act`` call."""
+
+    gradients: int = 0
+    evaluations: int = 1
+    descents: int = 0
+
+
+class GradientDescent(BaseAgent):
+    """Coordinate search over users with a projected-GD descent per discrete candidate.
+
+    The search of the package docstring; ``warm_start`` chooses Li-GD (True: each
+    split's descent starts from the previous split's optimum) or GD (False: every
+    descent starts from the default point, max power and equal budgets).
+
+    Args:
+        warm_start: Loop-iteration warm start (Li-GD) or cold starts (GD).
+        gtol: Stop a descent when the scaled projected-gradient step (package
+            docstring; the cost's sensitivity to relative changes) is at most this.
+        ftol: Stop a descent when a step changes the cost by at most
+            ``ftol max(1, |C|)``.
+        max_iter: Gradients per descent, at most.
+        max_sweeps: Sweeps over the users, at most.
+        sweep_tol: A user's new choice must lower the slot cost by more than
+            ``sweep_tol max(1, |C|)`` to replace the incumbent.
+        starts: Starting points of the sweeps, from ``"joint"`` (all splits looped
+            together), ``"local"`` (all-local) and ``"edge"`` (all at split 0); the
+            best result wins.
+        max_swaps: Swap partners tried per user update for the split and for each
+            link's subchannel (0: moves only).
+    """
+
+    name = "gradient-descent"
+
+    def __init__(
+        self,
+        warm_start: bool = True,
+        gtol: float = 1e-5,
+        ftol: float = 1e-10,
+        max_iter: int = 500,
+        max_sweeps: int = 10,
+        sweep_tol: float = 1e-7,
+        starts: tuple[str, ...] = ("joint",),
+        max_swaps: int = 4,
+    ) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        if not isinstance(warm_start, bool):
+            raise ValueError(f"{owner}.warm_start: got {warm_start!r}, allowed: True or False")
+        for name, value in (("gtol", gtol), ("ftol", ftol), ("sweep_tol", sweep_tol)):
+            check_number(owner, name, value, lo=0.0)
+        check_number(owner, "max_iter", max_iter, lo=1, integer=True)
+        check_number(owner, "max_sweeps", max_sweeps, lo=1, integer=True)
+        self.warm_start = warm_start
+        self.gtol = float(gtol)
+        self.ftol = float(ftol)
+        self.max_iter = int(max_iter)
+        self.max_sweeps = int(max_sweeps)
+        self.sweep_tol = float(sweep_tol)
+        options = ("joint", "local", "edge")
+        if (
+            not isinstance(starts, (tuple, list))
+            or not starts
+            or any(x not in options for x in starts)
+        ):
+            raise ValueError(
+                f"{owner}.starts: got {starts!r}, allowed: a non-empty tuple of {options}"
+            )
+        self.starts = tuple(starts)
+        check_number(owner, "max_swaps", max_swaps, lo=0, integer=True)
+        self.max_swaps = int(max_swaps)
+
+    # ------------------------------------------------------------------ search
+    def _act(self, slot: Slot) -> Allocation:
+        prob = SlotProblem(slot)
+        k_users = prob.num_users
+        self._counts = _Counts()
+        self._per_split = [np.zeros(int(n) + 1, dtype=np.int64) for n in slot.num_layers]
+        self._joint_iterations = np.zeros(int(slot.num_layers.max()), dtype=np.int64)
+        zeros = Point(np.zeros(k_users), np.zeros(k_users), np.zeros(k_users))
+        local = slot.num_layers.copy()
+        ul = np.argmax(slot.ul_gain, axis=1).astype(np.int64)
+        dl = np.argmax(slot.dl_gain, axis=1).astype(np.int64)
+        local_cost = prob.cost(local, ul, dl, zeros)
+        best: Candidate | None = None
+        history = []
+        sweeps = []
+        start_costs = []
+        for start in self.starts:
+            if start == "local":
+                state = Candidate(local_cost, local, ul, dl, zeros)
+            elif start == "edge":
+                edge = np.zeros(k_users, dtype=np.int64)
+                run = prob.descend(
+                    edge, ul, dl, prob.default_start(edge), self.gtol, self.ftol, self.max_iter
+                )
+                self._count(run.gradients, run.evaluations)
+                state = Candidate(run.cost, edge, ul, dl, run.point)
+            else:
+                state = self._joint_loop(prob, ul, dl)
+            start_costs.append(state.cost)
+            state, run_history, run_sweeps = self._sweeps(prob, state)
+            history.append(run_history)
+            sweeps.append(run_sweeps)
+            if best is None or state.cost < best.cost:
+                best = state
+        assert best is not None
+        # polish: the winner's continuous variables to a 100x tighter tolerance
+        run = prob.descend(
+            best.split, best.ul, best.dl, best.point, POLISH * self.gtol, self.ftol, self.max_iter
+        )
+        self._count(run.gradients, run.evaluations)
+        if run.cost < best.cost:
+            best = best.replace(cost=run.cost, point=run.point)
+        if local_cost < best.cost:  # never worse than all-local
+            best = Candidate(local_cost, local, best.ul, best.dl, zeros)
+        allocation = prob.allocation(best.split, best.ul, best.dl, best.point)
+        final = prob.final_cost(allocation, best.cost)
+        self.stats.iterations = self._counts.gradients
+        self.stats.evaluations = self._counts.evaluations + 1
+        self.stats.extra = {
+            "iterations_per_split": self._per_split,
+            "joint_iterations": self._joint_iterations,
+            "descents": self._counts.descents,
+            "sweeps": sweeps,
+            "start_cost": min(start_costs),
+            "start_costs": start_costs,
+            "cost": final,
+            "cost_history": history,
+        }
+        return allocation
+
+    def _count(self, gradients: int, evaluations: int) -> None:
+        self._counts.gradients += gradients
+        self._counts.evaluations += evaluations
+        self._counts.descents += 1
+
+    def _joint_loop(self, prob: SlotProblem, ul: np.ndarray, dl: np.ndarray) -> Candidate:
+        """All users' splits looped together, depth ``t = 0..L_max - 1`` (``s_k = t L_k /
+        L_max`` rounded, as the env decodes a split), each descent warm-started from the
+        previous depth's optimum; the best of these all-offloading points."""
+        levels = prob.num_layers
+        l_max = int(levels.max())
+        k_users = prob.num_users
+        point = Point(np.zeros(k_users), np.zeros(k_users), np.zeros(k_users))  # revived
+        best: Candidate | None = None
+        iterations = np.zeros(l_max, dtype=np.int64)
+        for t in range(l_max):
+            split = (2 * t * levels + l_max) // (2 * l_max)
+            start = point if self.warm_start else prob.default_start(split)
+            run = prob.descend(split, ul, dl, start, self.gtol, self.ftol, self.max_iter)
+            self._count(run.gradients, run.evaluations)
+            iterations[t] = run.gradients
+            point = run.point
+            if best is None or run.cost < best.cost:
+                best = Candidate(run.cost, split, ul, dl, point)
+        self._joint_iterations = iterations
+        assert best is not None
+        return best
+
+    def _sweeps(self, prob: SlotProblem, state: Candidate) -> tuple[Candidate, list[float], int]:
+        """Coordinate sweeps from ``state`` until ``K`` consecutive user updates change
+        nothing (each user is then at its best given the others), or ``max_sweeps``
+        sweeps."""
+        history = [state.cost]
+        k_users = prob.num_users
+        unchanged = 0
+        updates = 0
+        while unchanged < k_users and updates < self.max_sweeps * k_users:
+            k = updates % k_users
+            updates += 1
+            best = self._best_for_user(prob, k, state)
+            if best.cost < state.cost - self.sweep_tol * max(1.0, abs(state.cost)):
+                state = best
+                unchanged = 1  # user k is at its best; the others must be re-checked
+            else:
+                unchanged += 1
+            history.append(state.cost)
+        sweeps = -(-updates // k_users)
+        return state, history, sweeps
+
+    def _start(
+        self, prob: SlotProblem, split: np.ndarray, ul: np.ndarray, dl: np.ndarray, warm: Point
+    ) -> Point:
+        """The start of a descent: GD the default point; Li-GD the warm point, unless the
+        default point already costs less (two cost evaluations, no gradient): a warm
+        chain that drifted into a poor region (a near-zero power, the wrong user
+        favoured on a subchannel) does not carry it on to the next candidate."""
+        cold = prob.default_start(split)
+        if not self.warm_start:
+            return cold
+        warm_run = prob.descend(split, ul, dl, warm, self.gtol, self.ftol, 0)
+        cold_run = prob.descend(split, ul, dl, cold, self.gtol, self.ftol, 0)
+        self._counts.evaluations += warm_run.evaluations + cold_run.evaluations
+        return warm_run.point if warm_run.cost <= cold_run.cost else cold_run.point
+
+    def _descend(
+        self,
+        prob: SlotProblem,
+        k: int,
+        split: np.ndarray,
+        ul: np.ndarray,
+        dl: np.ndarray,
+        warm: Point,
+        chain: bool = False,
+    ) -> Candidate:
+        """One candidate: its descent from the chain's point (the split loop of Li-GD)
+        or from :meth:`_start`; gradients are booked at user ``k``'s split."""
+        if chain and self.warm_start:  # the split loop: the previous split's optimum
+            start = warm
+        else:
+            start = self._start(prob, split, ul, dl, warm)
+        run = prob.descend(split, ul, dl, start, self.gtol, self.ftol, self.max_iter)
+        self._count(run.gradients, run.evaluations)
+        self._per_split[k][split[k]] += run.gradients
+        return Candidate(run.cost, split, ul, dl, run.point)
+
+    def _best_for_user(self, prob: SlotProblem, k: int, state: Candidate) -> Candidate:
+        """User k's best (split, subchannels) with the others fixed; continuous re-solved."""
+        best = state
+        split, ul, dl, point = state.split, state.ul, state.dl, state.point
+        levels = int(prob.num_layers[k])
+        # 1. split loop, layer by layer; user k enters at the default values
+        #    (zeros are revived by the core), the chain carries the previous optimum
+        chain = Point(point.p.copy(), point.q.copy(), point.e.copy())
+        if split[k] == levels:
+            for x in chain:
+                x[k] = 0.0
+        for s in range(levels + 1):
+            cand = split.copy()
+            cand[k] = s
+            if s == levels:  # local: re-descend the others from the incumbent
+                chain = Point(*(x.copy() for x in point))
+                for x in chain:
+                    x[k] = 0.0
+            found = self._descend(prob, k, cand, ul, dl, chain, chain=True)
+            chain = found.point
+            if found.cost < best.cost:
+                best = found
+        # 1b. split swaps with users of the same model (their roles exchange)
+        for j in _split_swap_partners(prob.slot, split, ul, k, self.max_swaps):
+            cand = split.copy()
+            cand[k], cand[j] = split[j], split[k]
+            start = Point(*(x.copy() for x in point))
+            for x in start:
+                x[k], x[j] = x[j], x[k]
+            found = self._descend(prob, k, cand, ul, dl, start)
+            if found.cost < best.cost:
+                best = found
+        # 2. subchannel moves at the best split: move user k, or swap it with a user
+        #    on another subchannel
+        if best.split[k] < levels and prob.num_subchannels > 1:
+            for uplink in (True, False):
+                base = best
+                current = base.ul if uplink else base.dl
+                active = base.split < prob.num_layers
+                gain = prob.slot.ul_gain if uplink else prob.slot.dl_gain
+                for sub in _subchannel_moves(gain, current, k, active, self.max_swaps):
+                    cand_ul, cand_dl = (sub, base.dl) if uplink else (base.ul, sub)
+                    found = self._descend(prob, k, base.split, cand_ul, cand_dl, base.point)
+                    if found.cost < best.cost:
+                        best = found
+        return best
+
+
+def _subchannel_moves(
+    gain: np.ndarray, current: np.ndarray, k: int, active: np.ndarray, max_swaps: int
+) -> list[np.ndarray]:
+    """Subchannel vectors one move away from ``current``: user k on each other
+    subchannel, then user k swapping subchannels with the ``max_swaps`` active users of
+    other subchannels that gain most from it (largest
+    ``log(g_k[n_j] / g_k[n_k]) + log(g_j[n_k] / g_j[n_j])``; ties by index)."""
+    moves = []
+    for n in range(gain.shape[1]):
+        if n != current[k]:
+            sub = current.copy()
+            sub[k] = n
+            moves.append(sub)
+    partners = np.flatnonzero(active & (current != current[k]))
+    if max_swaps > 0 and partners.size:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            score = np.log(gain[k, current[partners]] / gain[k, current[k]]) + np.log(
+                gain[partners, current[k]] / gain[partners, current[partners]]
+            )
+        order = np.argsort(-np.nan_to_num(score, nan=-np.inf), kind="stable")
+        for j in partners[order[:max_swaps]]:
+            sub = current.copy()
+            sub[k], sub[j] = current[j], current[k]
+            moves.append(sub)
+    return moves
+
+
+def _split_swap_partners(
+    slot: Slot, split: np.ndarray, ul: np.ndarray, k: int, max_swaps: int
+) -> np.ndarray:
+    """Users of k's model at another split, at most ``max_swaps``: those whose uplink
+    gain differs most from k's (a swap matters most between unlike channels)."""
+    if max_swaps == 0:
+        return np.zeros(0, dtype=np.int64)
+    same = np.flatnonzero((slot.model_index == slot.model_index[k]) & (split != split[k]))
+    own = slot.ul_gain[np.arange(slot.num_users), ul]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.abs(np.log(own[same] / own[k]))
+    order = np.argsort(-np.nan_to_num(score, nan=np.inf), kind="stable")
+    return same[order[:max_swaps]]
+
+
+class LiGD(GradientDescent):
+    """Li-GD (Yuan et al., arXiv 2312.15850): the split loop warm-starts each descent.
+
+    Keyword arguments are those of :class:`GradientDescent` (``warm_start`` is True).
+    """
+
+    name = "li-gd"
+
+    def __init__(self, **kwargs: Any) -> None:
+        _no_warm_start_kwarg(type(self).__name__, kwargs)
+        super().__init__(warm_start=True, **kwargs)
+
+
+class ColdGD(GradientDescent):
+    """GD: the same search with every descent started cold (the baseline of Li-GD).
+
+    Keyword arguments are those of :class:`GradientDescent` (``warm_start`` is False).
+    """
+
+    name = "gd"
+
+    def __init__(self, **kwargs: Any) -> None:
+        _no_warm_start_kwarg(type(self).__name__, kwargs)
+        super().__init__(warm_start=False, **kwargs)
+
+
+def _no_warm_start_kwarg(owner: str, kwargs: dict[str, Any]) -> None:
+    if "warm_start" in kwargs:
+        raise ValueError(
+            f"{owner}.warm_start: got {kwargs['warm_start']!r}, allowed: not given (fixed "
+            "by the solver; use GradientDescent(warm_start=...) to choose)"
+        )
+
+
+register("li-gd", LiGD)
+register("gd", ColdGD)
