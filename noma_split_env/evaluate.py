@@ -251,8 +251,8 @@ def evaluate_parts(
         ul_sinr, ul_users = oma_snr(g_ul, p, ul_sub, active, noise_ul, n_sub)
         dl_sinr, dl_users = oma_snr(g_dl, q, dl_sub, active, noise_dl, n_sub)
     else:
-        ul_sinr = noma_ul_sinr(g_ul, p, ul_sub, active, noise_ul, psi)
-        dl_sinr = noma_dl_sinr(g_dl, q, dl_sub, active, noise_dl, psi)
+        ul_sinr = noma_ul_sinr(g_ul, p, ul_sub, active, noise_ul, psi, n_sub)
+        dl_sinr = noma_dl_sinr(g_dl, q, dl_sub, active, noise_dl, psi, n_sub)
         ul_users = np.ones(k_users)
         dl_users = np.ones(k_users)
     if equal_share:

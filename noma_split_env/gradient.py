@@ -73,7 +73,7 @@ import numpy as np
 from numba import njit
 
 from noma_split_env.evaluate import KernelSlot, Outcome, Parts, evaluate, kernel_slot
-from noma_split_env.noma import decoded_before
+from noma_split_env.noma import cochannel_groups, decoded_before
 from noma_split_env.slot import Allocation, Slot
 
 __all__ = ["CostGradient", "cost_gradient", "gradient_kernel"]
@@ -146,9 +146,11 @@ def _own_and_cross(
     psi: float,
     oma: bool,
     uplink: bool,
+    num_subchannels: int,
 ) -> None:
     """Add ``sum_k h_k dGamma_k/dx_i + b_i T_i`` into ``deriv`` (one link, un-averaged)."""
     k_users = power.shape[0]
+    members, start = cochannel_groups(sub, active, num_subchannels)
     for k in range(k_users):
         deriv[k] += b[k] * t_stage[k]  # d(x_k T_k)/dx_k at fixed T_k
         g = sinr[k]
@@ -158,8 +160,9 @@ def _own_and_cross(
         deriv[k] += h * g / power[k]
         if oma:
             continue
-        for j in range(k_users):
-            if j == k or not active[j] or sub[j] != sub[k]:
+        for idx in range(start[sub[k]], start[sub[k] + 1]):  # k's co-channel users
+            j = members[idx]
+            if j == k:
                 continue
             j_first = decoded_before(gain, j, k)
             if uplink:
@@ -207,11 +210,12 @@ def gradient_kernel(
     gp = np.zeros(k_users)
     gq = np.zeros(k_users)
     ge = np.zeros(k_users)
+    n_sub = ul_gain.shape[1]
     _own_and_cross(
-        gp, p, parts.t_up, parts.ul_sinr, g_ul, ul_sub, active, a, b, cap, psi, oma, True
+        gp, p, parts.t_up, parts.ul_sinr, g_ul, ul_sub, active, a, b, cap, psi, oma, True, n_sub
     )
     _own_and_cross(
-        gq, q, parts.t_dl, parts.dl_sinr, g_dl, dl_sub, active, a, b, cap, psi, oma, False
+        gq, q, parts.t_dl, parts.dl_sinr, g_dl, dl_sub, active, a, b, cap, psi, oma, False, n_sub
     )
     if with_share:
         for k in range(k_users):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import sys
 
 import pytest
@@ -119,11 +120,125 @@ def test_the_effective_budget_is_the_next_whole_collection(
     assert more % chunk == 0 and remaining <= more < remaining + chunk
 
 
-def test_torch_threads_up_to_the_cpu_count() -> None:
+def test_torch_threads_in_a_fixed_range_not_this_machines_cpu_count() -> None:
+    """A run trained with more threads than this machine has still loads (training caps
+    the threads, tests/test_train.py); only the fixed range [1, 256] is checked."""
     cpus = os.cpu_count() or 1
     assert base("ppo", torch_threads=cpus).torch_threads == cpus
-    with pytest.raises(ValueError, match=rf"config.torch_threads: got {cpus + 1}, allowed: "):
-        base("ppo", torch_threads=cpus + 1)
+    assert base("ppo", torch_threads=min(cpus + 1, 256)).torch_threads == min(cpus + 1, 256)
+    assert base("ppo", torch_threads=256).torch_threads == 256
+    for bad in (0, 257, 100000):
+        with pytest.raises(
+            ValueError,
+            match=rf"^config.torch_threads: got {bad}, allowed: an integer in \[1, 256\]$",
+        ):
+            base("ppo", torch_threads=bad)
+
+
+# (algo, group or None for a top-level field, key, largest allowed value, its text)
+SIZE_BOUNDS = [
+    ("ppo", None, "timesteps", 10**10, "10**10"),
+    ("ppo", None, "n_envs", 256, "256"),
+    ("ppo", None, "eval_episodes", 10**4, "10000"),
+    ("ppo", None, "eval_freq", 10**10, "10**10"),
+    ("ppo", None, "checkpoint_freq", 10**10, "10**10"),
+    ("ppo", None, "power_levels", 1024, "1024"),
+    ("ppo", "hyperparams", "n_steps", 2**20, "2**20"),
+    ("ppo", "hyperparams", "batch_size", 2**20, "2**20"),
+    ("ppo", "hyperparams", "n_epochs", 10**4, "10000"),
+    ("ppo", "hyperparams", "sde_sample_freq", 10**10, "10**10"),
+    ("ppo", "hyperparams", "stats_window_size", 10**6, "10**6"),
+    ("sac", "hyperparams", "buffer_size", 10**8, "10**8"),
+    ("sac", "hyperparams", "learning_starts", 10**10, "10**10"),
+    ("sac", "hyperparams", "gradient_steps", 10**4, "10000"),
+    ("sac", "hyperparams", "train_freq", 10**6, "10**6"),
+    ("sac", "hyperparams", "target_update_interval", 10**10, "10**10"),
+    ("sac", "hyperparams", "n_steps", 2**20, "2**20"),
+    ("td3", "hyperparams", "policy_delay", 10**6, "10**6"),
+    ("ppo", "policy_kwargs", "hidden", 4096, "4096"),
+    ("ppo", "policy_kwargs", "rounds", 16, "16"),
+    ("td3", "policy_kwargs", "n_critics", 64, "64"),
+]
+
+
+@pytest.mark.parametrize(("algo", "group", "key", "largest", "text"), SIZE_BOUNDS)
+def test_every_size_has_an_upper_bound(
+    algo: str, group: str | None, key: str, largest: int, text: str
+) -> None:
+    policy = "PerUserPolicy" if key in ("hidden", "rounds") else "MlpPolicy"
+
+    def config(value: int) -> TrainConfig:
+        if group is None:
+            return base(algo, policy=policy, **{key: value})
+        return base(algo, policy=policy, **{group: {key: value}})
+
+    assert config(largest) is not None
+    where = f"config.{group}.{key}" if group else f"config.{key}"
+    needle = rf"^{re.escape(where)}: got {largest + 1}, allowed: .*{re.escape(text)}\]"
+    with pytest.raises(ValueError, match=needle):
+        config(largest + 1)
+
+
+def test_net_arch_widths_and_depth_are_bounded() -> None:
+    config = base("sac", policy_kwargs={"net_arch": [4096] * 64})
+    assert config.policy_kwargs["net_arch"] == [4096] * 64
+    for bad in ([4097], [8] * 65, {"pi": [8], "qf": [10**9]}):
+        with pytest.raises(
+            ValueError, match=r"^config\.policy_kwargs\.net_arch: got .*at most 64 "
+        ):
+            config.replace(policy_kwargs={"net_arch": bad})
+    with pytest.raises(ValueError, match=r"train_freq: got \[1000001, 'step'\]"):
+        base("sac", hyperparams={"train_freq": [10**6 + 1, "step"]})
+
+
+GB = 10**9
+
+
+def massive_sizes() -> tuple[int, int]:
+    """(observation size, Box view size) of ``massive``, from the env's own spaces."""
+    from noma_split_env import NomaSplitEnv, Scenario
+    from noma_split_env.wrappers import FlatBoxAction
+
+    env = FlatBoxAction(NomaSplitEnv(Scenario.preset("massive")))
+    return env.observation_space.shape[0], env.action_space.shape[0]
+
+
+@pytest.mark.parametrize(
+    ("algo", "settings", "key", "what"),
+    [
+        ("sac", {"hyperparams": {"buffer_size": 10**6}}, "buffer_size", "replay"),
+        ("ppo", {"n_envs": 8, "hyperparams": {"n_steps": 2**20}}, "n_steps", "rollout"),
+    ],
+)
+def test_buffers_larger_than_half_the_memory_are_refused(
+    monkeypatch, algo: str, settings: dict, key: str, what: str
+) -> None:
+    config = base(algo, **settings).replace(scenario="massive", action_view="box")
+    obs, act = massive_sizes()
+    assert obs > 1000 and act > 100
+    # float32 values: rollout (obs + act + 6) per step and env; replay (2 obs + act + 2)
+    per_unit = 4 * (8 * (obs + act + 6) if algo in ON_POLICY else 2 * obs + act + 2)
+    monkeypatch.setattr(config_module, "_physical_memory", lambda: 16 * GB)
+    value = config.hyperparam(key)
+    with pytest.raises(ValueError) as error:
+        config.check_memory()
+    message = str(error.value)
+    most = 8 * GB // per_unit
+    assert message.startswith(f"config.hyperparams.{key}: got {value}, allowed: at most {most}")
+    need = f"{value * per_unit / GB:.1f} GB"
+    assert f"on this machine (the {what} buffer would need {need} of 8.0 GB" in message
+    assert "\n" not in message
+    fits = config.replace(hyperparams={**config.hyperparams, key: most})
+    fits.check_memory()
+    with pytest.raises(ValueError, match=rf"got {most + 1}, allowed: at most {most} "):
+        fits.replace(hyperparams={**config.hyperparams, key: most + 1}).check_memory()
+    monkeypatch.setattr(config_module, "_physical_memory", lambda: None)  # the OS does not say
+    config.check_memory()
+
+
+def test_physical_memory_is_read_from_the_os() -> None:
+    memory = config_module._physical_memory()
+    assert memory is None or memory > 2**20
 
 
 def test_a_missing_rl_extra_is_one_line(monkeypatch) -> None:

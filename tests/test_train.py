@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -69,21 +70,30 @@ def quiet(_: str) -> None:
 
 def ctrl_c_at(monkeypatch, steps: int) -> None:
     """Make the next run raise KeyboardInterrupt (a Ctrl-C) once it has trained ``steps``."""
+
+    def ctrl_c() -> None:
+        raise KeyboardInterrupt
+
+    fail_at(monkeypatch, steps, ctrl_c)
+
+
+def fail_at(monkeypatch, steps: int, fail) -> None:
+    """Make the next runs call ``fail()`` (which raises) once they have trained ``steps``."""
     from stable_baselines3.common.callbacks import BaseCallback
 
-    class CtrlC(BaseCallback):
+    class Fail(BaseCallback):
         def _on_step(self) -> bool:
             if self.num_timesteps >= steps:
-                raise KeyboardInterrupt
+                fail()
             return True
 
     real = training._callbacks
 
-    def with_ctrl_c(*args, **kwargs):
+    def with_failure(*args, **kwargs):
         callbacks, evaluation = real(*args, **kwargs)
-        return [*callbacks, CtrlC()], evaluation
+        return [*callbacks, Fail()], evaluation
 
-    monkeypatch.setattr(training, "_callbacks", with_ctrl_c)
+    monkeypatch.setattr(training, "_callbacks", with_failure)
 
 
 def test_default_configs_are_valid() -> None:
@@ -404,6 +414,166 @@ def test_a_failing_run_removes_what_it_created(tmp_path: Path, monkeypatch) -> N
     with pytest.raises(RuntimeError, match="boom"):
         training.train(config, run_dir=mine, progress_bar=False)
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_a_late_error_keeps_the_run_and_its_checkpoints(tmp_path: Path, monkeypatch) -> None:
+    def boom() -> None:
+        raise RuntimeError("boom at step 200")
+
+    real = training._callbacks
+    fail_at(monkeypatch, 200, boom)
+    config = load_config(
+        path=tiny_config(tmp_path, "ppo", checkpoint_freq=32), overrides={"timesteps": 256}
+    )
+    runs = tmp_path / "runs"
+    notes: list[str] = []
+    with pytest.raises(RuntimeError, match="boom at step 200"):
+        training.train(config, runs, progress_bar=False, log=notes.append)
+    run = only_run(runs)
+    assert (run / "config.yaml").is_file() and not (run / "model.zip").exists()
+    assert [f.steps for f in training.list_checkpoints(run)] == list(range(192, 0, -32))
+    assert notes == [
+        f"keeping {run}: it holds saved models; resume with: noma-split train --resume {run}"
+    ]
+
+    mine = tmp_path / "mine"  # a given run folder is kept alike, with what it held
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    with pytest.raises(RuntimeError, match="boom"):
+        training.train(config, run_dir=mine, progress_bar=False, log=quiet)
+    assert (mine / "notes.txt").read_text() == "keep"
+    assert training.checkpoint_steps(training.latest_checkpoint(mine)) == 192
+
+    monkeypatch.setattr(training, "_callbacks", real)
+    result = training.resume(run, progress_bar=False, log=quiet)  # the checkpoints are of value
+    assert not result.interrupted and result.timesteps == 256
+
+
+def test_a_ctrl_c_inside_numba_code_is_a_ctrl_c(tmp_path: Path, monkeypatch, capsys) -> None:
+    """numba turns a Ctrl-C in a compiled kernel into a SystemError caused by it."""
+
+    def numba_ctrl_c() -> None:
+        raise SystemError("x") from KeyboardInterrupt()
+
+    real = training._callbacks
+    fail_at(monkeypatch, 96, numba_ctrl_c)
+    runs = tmp_path / "runs"
+    config = tiny_config(tmp_path, "ppo", checkpoint_freq=0)
+    argv = ["train", "--timesteps", "256", "--config", str(config), "--runs-dir", str(runs)]
+    assert main([*argv, "--no-progress-bar"]) == 130
+    run = only_run(runs)
+    err = capsys.readouterr().err
+    assert err.strip().startswith("noma-split train: interrupted at step 96: checkpoint saved")
+    assert f"--resume {run}" in err and err.strip().count("\n") == 0
+    assert training.checkpoint_steps(training.latest_checkpoint(run)) == 96
+    assert not (run / "model.zip").exists()
+
+    def other_system_error() -> None:
+        raise SystemError("not an interrupt") from ValueError("cause")
+
+    monkeypatch.setattr(training, "_callbacks", real)
+    fail_at(monkeypatch, 96, other_system_error)
+    other = load_config(path=config, overrides={"timesteps": 256})
+    with pytest.raises(SystemError, match="not an interrupt"):
+        training.train(other, tmp_path / "other", progress_bar=False)
+    assert list((tmp_path / "other").iterdir()) == []  # nothing saved: removed
+
+
+def test_torch_threads_above_the_cpu_count_are_capped(tmp_path: Path, monkeypatch) -> None:
+    """A run trained with 4 threads trains, resumes and loads on a 2-CPU machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    config = load_config(
+        path=tiny_config(tmp_path, "ppo", torch_threads=4, checkpoint_freq=0, eval_freq=0),
+        overrides={"timesteps": 64},
+    )
+    assert config.torch_threads == 4
+    note = "torch_threads 4 capped to the 2 CPUs of this machine"
+    try:
+        notes: list[str] = []
+        torch.set_num_threads(1)
+        result = training.train(config, tmp_path / "runs", progress_bar=False, log=notes.append)
+        assert torch.get_num_threads() == 2
+        assert notes == [note]
+        assert load_config(path=result.run_dir / "config.yaml").torch_threads == 4
+        notes.clear()
+        torch.set_num_threads(1)
+        resumed = training.resume(result.run_dir, 128, progress_bar=False, log=notes.append)
+        assert notes == [note] and resumed.timesteps == 128
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+SIZES_TOO_LARGE = [
+    (
+        "ppo",
+        {"hyperparams": {"n_steps": 10**9}},
+        "config.hyperparams.n_steps: got 1000000000, allowed: an integer in [1, 2**20]",
+    ),
+    (
+        "ppo",
+        {"policy_kwargs": {"hidden": 10**9}},
+        "config.policy_kwargs.hidden: got 1000000000, allowed: an integer in [1, 4096]",
+    ),
+    (
+        "ppo",
+        {"eval_episodes": 10**12},
+        "config.eval_episodes: got 1000000000000, allowed: an integer in [1, 10000]",
+    ),
+    (  # within its bound, but 2 TB on massive: more than half of any test machine's memory
+        "sac",
+        {"scenario": "massive", "hyperparams": {"buffer_size": 10**8}},
+        "config.hyperparams.buffer_size: got 100000000, allowed: at most ",
+    ),
+    (
+        "ppo",
+        {"scenario": "massive", "n_envs": 256, "hyperparams": {"n_steps": 2**20}},
+        "config.hyperparams.n_steps: got 1048576, allowed: at most ",
+    ),
+]
+
+
+@pytest.mark.parametrize(("algo", "settings", "needle"), SIZES_TOO_LARGE)
+def test_sizes_too_large_fail_in_one_line_quickly(
+    tmp_path: Path, capsys, algo: str, settings: dict, needle: str
+) -> None:
+    path = tmp_path / "large.yaml"
+    path.write_text(yaml.safe_dump({"algo": algo, **settings}))
+    runs = tmp_path / "runs"
+    start = time.perf_counter()
+    err = _fails(["train", "--config", str(path), "--runs-dir", str(runs)], capsys, needle)
+    assert time.perf_counter() - start < 5
+    assert not runs.exists()
+    if "at most" in needle:
+        assert "on this machine (the " in err and " buffer would need " in err, err
+
+
+def test_resume_starts_from_a_newer_model_zip(tmp_path: Path, monkeypatch) -> None:
+    """A finished run whose total (320) is not a checkpoint step (128, 256)."""
+    config = load_config(path=tiny_config(tmp_path, "ppo"), overrides={"timesteps": 320})
+    run = training.train(config, tmp_path / "runs", progress_bar=False, log=quiet).run_dir
+    assert [f.steps for f in training.list_checkpoints(run)] == [256, 128]
+    assert training._saved_steps(run / "model.zip") == 320
+    loaded: list[str] = []
+    real = training._load
+
+    def spy(config, files, venv):
+        loaded.append(files.model.relative_to(run).as_posix())
+        return real(config, files, venv)
+
+    monkeypatch.setattr(training, "_load", spy)
+    notes: list[str] = []
+    result = training.resume(run, 448, progress_bar=False, log=notes.append)
+    assert loaded == ["model.zip"] and notes == []
+    assert [r["timesteps"] for r in result.curve] == [0, 128, 256, 320, 448]
+
+    (run / "model.zip").write_bytes(b"")  # unreadable: tried last, after the checkpoints
+    loaded.clear()
+    result = training.resume(run, 512, progress_bar=False, log=notes.append)
+    assert loaded == ["checkpoints/model_448_steps.zip"] and result.timesteps == 512
 
 
 def test_a_runs_dir_that_cannot_hold_runs_fails_before_training(tmp_path: Path, capsys) -> None:

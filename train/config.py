@@ -12,7 +12,10 @@ Every value is checked here, before anything is built: each keyword of
 ``hyperparams`` (the SB3 algorithm's) and of ``policy_kwargs`` (the policy's) has a
 rule in a table (``_HYPERPARAMS``, ``_POLICY_KWARGS``); a keyword without a rule
 (one that takes a Python class, or that training sets itself) is refused, so nothing
-reaches SB3 unchecked.
+reaches SB3 unchecked. Every count has an upper bound too, so that a slip such as
+``n_steps: 1000000000`` fails here in one line instead of as a memory error or a hang
+inside SB3; :meth:`TrainConfig.check_memory` also refuses, before training, a buffer
+that would not fit in this machine's memory.
 
 >>> cfg = load_config("ppo", overrides={"timesteps": 1000})
 >>> cfg.algo, cfg.action_view, cfg.timesteps, cfg.effective_timesteps()
@@ -32,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,9 +43,13 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from noma_split_env import PRESETS, Scenario
+import numpy as np
+
+from noma_split_env import PRESETS, NomaSplitEnv, Scenario
 from noma_split_env.checks import check, check_number, is_int, range_text
 from noma_split_env.files import atomic_write
+from noma_split_env.observation import num_features
+from noma_split_env.wrappers import FlatBoxAction, MultiDiscreteAction
 from train.extras import require_rl
 
 __all__ = [
@@ -95,6 +103,9 @@ ACTIVATIONS: dict[str, str] = {
 }
 """Names allowed for ``policy_kwargs.activation_fn`` -> their ``torch.nn`` class name."""
 
+MAX_TORCH_THREADS = 256
+"""Most ``torch_threads`` a config may ask for (training caps it to the CPU count)."""
+
 _ALGO_ERROR = "unknown algorithm {!r}; choose from " + ", ".join(sorted(ALGORITHMS))
 
 
@@ -145,6 +156,27 @@ def _number(
     return _Rule(ok, range_text(lo, hi, integer=integer, lo_open=lo_open))
 
 
+def _int_text(n: int) -> str:
+    """``n`` as written in messages: ``2**20``, ``10**10`` for large round numbers."""
+    for base in (10, 2):
+        power = round(math.log(n, base)) if n > 0 else 0
+        if n >= 10**5 and base**power == n:
+            return f"{base}**{power}"
+    return str(n)
+
+
+def _integer(lo: int, hi: int) -> _Rule:
+    """An integer in ``[lo, hi]`` (the bounds written as :func:`_int_text` does)."""
+    return _Rule(
+        lambda v: is_int(v) and lo <= v <= hi,
+        f"an integer in [{_int_text(lo)}, {_int_text(hi)}]",
+    )
+
+
+def _check_integer(owner: str, name: str, value: Any, lo: int, hi: int) -> None:
+    _integer(lo, hi)(owner, name, value)
+
+
 def _exactly(value: Any, text: str) -> _Rule:
     return _Rule(lambda v: type(v) is type(value) and v == value, text)
 
@@ -173,7 +205,11 @@ def _is_auto(value: Any) -> bool:
 
 
 def _layers(value: Any) -> bool:
-    return isinstance(value, list | tuple) and all(_COUNT.ok(x) for x in value)
+    return (
+        isinstance(value, list | tuple)
+        and len(value) <= MAX_LAYERS
+        and all(_WIDTH.ok(x) for x in value)
+    )
 
 
 def _net_arch(critic: str, both: bool) -> _Rule:
@@ -186,14 +222,17 @@ def _net_arch(critic: str, both: bool) -> _Rule:
             return (given == keys if both else given <= keys) and all(map(_layers, value.values()))
         return _layers(value)
 
-    text = f"a list of integers >= 1 (layer widths) or {{pi: [...], {critic}: [...]}}"
+    text = (
+        f"a list of at most {MAX_LAYERS} integers in [1, {MAX_WIDTH}] (layer widths) or "
+        f"{{pi: [...], {critic}: [...]}}"
+    )
     return _Rule(ok, text + (" (both keys)" if both else ""))
 
 
 def _is_train_freq(value: Any) -> bool:
     if isinstance(value, list | tuple) and len(value) == 2:
-        return _COUNT.ok(value[0]) and value[1] in ("step", "episode")
-    return _COUNT.ok(value)
+        return _TRAIN_FREQ.ok(value[0]) and value[1] in ("step", "episode")
+    return _TRAIN_FREQ.ok(value)
 
 
 _FLAG = _Rule(lambda v: isinstance(v, bool), "true or false")
@@ -202,7 +241,18 @@ _LINEAR = _Rule(
     lambda v: isinstance(v, str) and _parse_linear(v) is not None,
     "'linear:<number > 0>' (linear decay to 0)",
 )
-_COUNT = _number(1, integer=True)
+MAX_WIDTH = 4096
+"""Widest layer a policy may have (``net_arch`` entries, ``PerUserPolicy.hidden``)."""
+MAX_LAYERS = 64
+"""Most layers a ``net_arch`` list may have."""
+MAX_STEPS = 10**10
+"""Largest step count of any budget or frequency (``timesteps``, ``eval_freq``, ...)."""
+MAX_BATCH = 2**20
+"""Largest ``n_steps`` and ``batch_size``."""
+
+_COUNT = _integer(1, MAX_STEPS)
+_WIDTH = _integer(1, MAX_WIDTH)
+_TRAIN_FREQ = _integer(1, 10**6)
 _POSITIVE = _number(0, lo_open=True)
 _NON_NEGATIVE = _number(0)
 _FRACTION = _number(0, 1)
@@ -211,9 +261,11 @@ _ACTIVATION_TEXT = ", ".join(ACTIVATIONS)
 
 _HYPERPARAMS: dict[str, _Rule] = {
     "learning_rate": _SCHEDULE,
-    "n_steps": _COUNT,  # PPO/A2C: rollout steps per env; SAC/TD3: n-step returns
-    "batch_size": _COUNT,
-    "n_epochs": _COUNT,
+    # PPO/A2C: rollout steps per env (and the rollout buffer: check_memory); SAC/TD3:
+    # n-step returns
+    "n_steps": _integer(1, MAX_BATCH),
+    "batch_size": _integer(1, MAX_BATCH),
+    "n_epochs": _integer(1, 10**4),
     "gamma": _FRACTION,
     "gae_lambda": _FRACTION,
     "clip_range": _SCHEDULE,
@@ -224,22 +276,25 @@ _HYPERPARAMS: dict[str, _Rule] = {
     "max_grad_norm": _POSITIVE,
     "target_kl": _NULL | _POSITIVE,
     "use_sde": _FLAG,
-    "sde_sample_freq": _number(-1, integer=True),
+    "sde_sample_freq": _integer(-1, MAX_STEPS),
     "use_sde_at_warmup": _FLAG,
-    "stats_window_size": _COUNT,
+    "stats_window_size": _integer(1, 10**6),
     "rms_prop_eps": _POSITIVE,
     "use_rms_prop": _FLAG,
-    "buffer_size": _COUNT,
-    "learning_starts": _number(0, integer=True),
+    "buffer_size": _integer(1, 10**8),  # and what fits in memory: check_memory
+    "learning_starts": _integer(0, MAX_STEPS),
     "tau": _FRACTION,
-    "train_freq": _Rule(_is_train_freq, "an integer >= 1 or [<integer >= 1>, step or episode]"),
-    "gradient_steps": _COUNT | _exactly(-1, "-1 (as many as the steps collected)"),
+    "train_freq": _Rule(
+        _is_train_freq,
+        f"{_TRAIN_FREQ.allowed} or [<{_TRAIN_FREQ.allowed.removeprefix('an ')}>, step or episode]",
+    ),
+    "gradient_steps": _integer(1, 10**4) | _exactly(-1, "-1 (as many as the steps collected)"),
     "optimize_memory_usage": _exactly(
         False, "false (SB3's replay buffer cannot combine it with the episode time limit)"
     ),
     "target_update_interval": _COUNT,
     "target_entropy": _exactly("auto", "'auto'") | _number(),
-    "policy_delay": _COUNT,
+    "policy_delay": _integer(1, 10**6),
     "target_policy_noise": _NON_NEGATIVE,
     "target_noise_clip": _NON_NEGATIVE,
 }
@@ -262,9 +317,9 @@ _POLICY_KWARGS: dict[str, _Rule] = {
     "normalize_images": _FLAG,
     "share_features_extractor": _FLAG,
     "clip_mean": _NON_NEGATIVE,
-    "n_critics": _COUNT,
-    "hidden": _COUNT,  # PerUserPolicy
-    "rounds": _number(0, integer=True),  # PerUserPolicy
+    "n_critics": _integer(1, 64),
+    "hidden": _WIDTH,  # PerUserPolicy
+    "rounds": _integer(0, 16),  # PerUserPolicy
 }
 """Policy keyword -> its rule (``net_arch``: :data:`_NET_ARCH`); keywords not listed
 (``optimizer_class``, ``features_extractor_class`` and their ``*_kwargs``,
@@ -317,8 +372,8 @@ class TrainConfig:
     """Save a checkpoint (model, normalization, replay buffer) every this many steps
     (0 = never)."""
     torch_threads: int = 1
-    """torch CPU threads, 1 to the machine's CPU count; 1 is fastest for these small
-    networks on a shared machine."""
+    """torch CPU threads, 1 to 256; training uses at most the machine's CPU count (and
+    says so). 1 is fastest for these small networks on a shared machine."""
     policy: str = "MlpPolicy"
     """``MlpPolicy`` or ``PerUserPolicy`` (one network shared by the users, PPO and A2C:
     :mod:`train.policies`)."""
@@ -353,14 +408,17 @@ class TrainConfig:
 
     def _validate_fields(self) -> None:
         owner = "config"
-        for name in ("timesteps", "n_envs", "eval_episodes"):
-            check_number(owner, name, getattr(self, name), 1, integer=True)
-        check_number(owner, "torch_threads", self.torch_threads, 1, _cpus(), integer=True)
+        _check_integer(owner, "timesteps", self.timesteps, 1, MAX_STEPS)
+        _check_integer(owner, "n_envs", self.n_envs, 1, 256)
+        _check_integer(owner, "eval_episodes", self.eval_episodes, 1, 10**4)
+        # a fixed range, not this machine's CPU count: a saved run loads anywhere
+        # (training caps the threads to the CPUs it finds, with a note)
+        _check_integer(owner, "torch_threads", self.torch_threads, 1, MAX_TORCH_THREADS)
         for name in ("eval_freq", "checkpoint_freq"):
-            check_number(owner, name, getattr(self, name), 0, integer=True)
+            _check_integer(owner, name, getattr(self, name), 0, MAX_STEPS)
         seed_ok = is_int(self.seed) and 0 <= self.seed < 2**32
         check(owner, "seed", self.seed, seed_ok, "an integer in [0, 2**32 - 1]")
-        check_number(owner, "power_levels", self.power_levels, 2, integer=True)
+        _check_integer(owner, "power_levels", self.power_levels, 2, 1024)
         for name in ("normalize_obs", "normalize_reward"):
             _FLAG(owner, name, getattr(self, name))
         check_number(owner, "clip_obs", self.clip_obs, 0, lo_open=True)
@@ -506,6 +564,41 @@ class TrainConfig:
         """The scenario the policy is trained on."""
         return Scenario.preset(self.scenario, **self.scenario_overrides)
 
+    def check_memory(self) -> None:
+        """Refuse, before anything is allocated, a rollout or replay buffer larger than
+        half this machine's physical memory; the message names the setting to lower.
+
+        The buffers hold float32 values: the on-policy rollout buffer ``n_steps x
+        n_envs x (obs + act + 6)`` (observation, action, reward, return, episode start,
+        value, log-probability, advantage), the off-policy replay buffer ``buffer_size
+        x (2 obs + act + 2)`` (observation, next observation, action, reward, done), with
+        ``obs`` the observation size ``K x F`` and ``act`` the action view's size. A
+        machine-dependent check, so it is not part of validation (a saved run loads
+        anywhere): :func:`train.training.train` and ``resume`` call it.
+
+        Raises:
+            ValueError: ``config.hyperparams.<n_steps or buffer_size>: got <value>,
+                allowed: at most <N> on this machine (...)``.
+        """
+        total = _physical_memory()
+        if total is None:
+            return
+        limit = total // 2
+        obs, act = _buffer_sizes(self)
+        if self.algo in ON_POLICY:
+            name, what = "n_steps", "rollout buffer"
+            per_unit, given = self.n_envs * (obs + act + 6) * 4, f" with n_envs {self.n_envs}"
+        else:
+            name, what, given = "buffer_size", "replay buffer", ""
+            per_unit = (2 * obs + act + 2) * 4
+        value = self.hyperparam(name)
+        need = value * per_unit
+        allowed = (
+            f"at most {limit // per_unit}{given} on this machine (the {what} would need "
+            f"{_gb(need)} of {_gb(limit)}, half the physical memory)"
+        )
+        check("config.hyperparams", name, value, need <= limit, allowed)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (YAML-ready), fields in declaration order."""
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -535,8 +628,28 @@ class _LinearSchedule:
         return progress_remaining * self.start
 
 
-def _cpus() -> int:
-    return os.cpu_count() or 1
+def _physical_memory() -> int | None:
+    """This machine's physical memory [bytes], None where the OS does not say."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
+        return None
+    return total if total > 0 else None
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:.1f} GB"
+
+
+def _buffer_sizes(config: TrainConfig) -> tuple[int, int]:
+    """(observation size ``K x F``, action size of the view) of ``config``'s scenario."""
+    scenario = config.make_scenario()
+    env = NomaSplitEnv(scenario)
+    if config.action_view == "multidiscrete":
+        view: Any = MultiDiscreteAction(env, power_levels=config.power_levels)
+    else:
+        view = FlatBoxAction(env)
+    return scenario.num_users * num_features(scenario), int(np.prod(view.action_space.shape))
 
 
 def _sorted(keys: set[Any]) -> list[str]:

@@ -2,8 +2,9 @@
 
 The environment and the analytic agents need only the base install; training,
 reading training configs and the ``sb3`` agent need the ``rl`` extra (torch,
-Stable-Baselines3, PyYAML). :func:`require_rl` turns a missing piece into one line
-that says what to install, instead of an ``ImportError`` traceback deep in SB3.
+Stable-Baselines3, PyYAML, TensorBoard, tqdm, rich). :func:`require_rl` turns a
+missing piece into one line that says what to install, instead of an ``ImportError``
+traceback deep in SB3.
 
 >>> require_rl("noma-split train")  # the test environment has the extra
 """
@@ -18,8 +19,13 @@ RL_MODULES: dict[str, str] = {
     "torch": "torch",
     "stable_baselines3": "stable-baselines3",
     "yaml": "pyyaml",
+    "tensorboard": "tensorboard",
+    "tqdm": "tqdm",
+    "rich": "rich",
 }
-"""Modules of the ``rl`` extra: import name -> pip distribution name."""
+"""Modules of the ``rl`` extra: import name -> pip distribution name (SB3's logger
+needs tensorboard, its progress bar tqdm and rich: without them ``learn()`` fails with
+an ImportError that does not name the extra)."""
 
 
 class MissingExtraError(ImportError):

@@ -23,8 +23,12 @@ leaves the previous version intact; a checkpoint's model file is written last, a
 its normalization and replay buffer. Ctrl-C during a save is held back until the save
 is complete (:func:`deferred_sigint`). A Ctrl-C during learning saves a checkpoint
 and returns ``interrupted=True``; :func:`resume` continues from the newest checkpoint
-that loads, saying which ones it skipped. A run that fails with an error removes the
-run folder it created.
+that loads, saying which ones it skipped (a finished run's ``model.zip`` comes first
+when it holds more steps than every checkpoint). A run that fails with an error
+removes the run folder it created while nothing of value is in it; once it has saved
+a checkpoint or ``model.zip`` the folder stays (resume it) and the error propagates.
+A Ctrl-C inside numba code, which arrives as a ``SystemError`` caused by a
+``KeyboardInterrupt``, counts as a Ctrl-C.
 
 **The environment as the policy sees it.** ``NomaSplitEnv`` -> the action view
 (:class:`~noma_split_env.wrappers.MultiDiscreteAction` or
@@ -39,13 +43,13 @@ reward that is a function of the slot and the action) while taming the heavy tai
 bad random actions (a stalled upload costs up to 100x all-local).
 
 **Seeds.** ``set_random_seed(seed)`` (Python, NumPy, torch), deterministic torch
-algorithms, ``torch_threads`` threads, the algorithm's own seeding (policy, action
-space). The training envs get seeds ``base + i`` and the evaluation env the seed
-``eval``, both drawn from ``SeedSequence([seed, ...])`` (large integers), so the
-small seeds of comparisons (0, 1, 2, ...) never meet a training episode. Same config
-and seed, same model on CPU. A resumed run (``--resume``) restarts its episodes
-from fresh seeds; it is reproducible itself but not bit-identical to an uninterrupted
-run.
+algorithms, ``torch_threads`` threads (at most the machine's CPU count, with a note
+when capped), the algorithm's own seeding (policy, action space). The training envs
+get seeds ``base + i`` and the evaluation env the seed ``eval``, both drawn from
+``SeedSequence([seed, ...])`` (large integers), so the small seeds of comparisons (0,
+1, 2, ...) never meet a training episode. Same config and seed, same model on CPU. A
+resumed run (``--resume``) restarts its episodes from fresh seeds; it is reproducible
+itself but not bit-identical to an uninterrupted run.
 
 **Budget.** SB3 trains whole rollouts, so a run trains
 :meth:`~train.config.TrainConfig.effective_timesteps` steps, which may exceed
@@ -62,12 +66,15 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
+import os
 import re
 import shutil
 import signal
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -78,6 +85,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from agents.base import caused_by_interrupt
 from noma_split_env import NomaSplitEnv
 from noma_split_env.files import atomic_path, atomic_write, check_output_dir, exclusive_dir
 from noma_split_env.wrappers import FlatBoxAction, MultiDiscreteAction
@@ -213,11 +221,18 @@ def seeds_for(seed: int, restart: int = 0) -> tuple[int, int]:
     return int(train_base) // 2, int(eval_seed) // 2  # room for base + i below 2**32
 
 
-def _seed_everything(config: TrainConfig) -> None:
+def _seed_everything(config: TrainConfig, log: Log) -> None:
     import torch
     from stable_baselines3.common.utils import set_random_seed
 
-    torch.set_num_threads(config.torch_threads)
+    cpus = os.cpu_count() or 1
+    threads = min(config.torch_threads, cpus)
+    if threads < config.torch_threads:
+        plural = "s" if cpus > 1 else ""
+        log(
+            f"torch_threads {config.torch_threads} capped to the {cpus} CPU{plural} of this machine"
+        )
+    torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
     # argument validation of torch.distributions costs ~15% of a MultiDiscrete rollout
     torch.distributions.Distribution.set_default_validate_args(False)
@@ -597,6 +612,11 @@ def _create_run_dir(
     return path, None
 
 
+def _holds_a_model(path: Path) -> bool:
+    """``path`` holds a saved model: a checkpoint model or ``model.zip``."""
+    return bool(list_checkpoints(path)) or final_files(path).model.is_file()
+
+
 def _discard(path: Path, before: frozenset[str] | None) -> None:
     """Remove what a failed run wrote: its folder if it created it, else its new entries."""
     if before is None:
@@ -646,11 +666,36 @@ def _load(config: TrainConfig, files: CheckpointFiles, venv: Any) -> Any:
     return model
 
 
+def _saved_steps(model: Path) -> int | None:
+    """``num_timesteps`` of the SB3 model file ``model`` (its ``data`` entry, plain
+    JSON, read without loading the model), None if it cannot be read."""
+    try:
+        with zipfile.ZipFile(model) as archive:
+            steps = json.loads(archive.read("data"))["num_timesteps"]
+    except Exception:  # not a zip, no data entry, not JSON, no such key: zip/JSON/key errors
+        return None
+    return steps if isinstance(steps, int) and not isinstance(steps, bool) else None
+
+
+def _candidates(run_dir: Path) -> list[CheckpointFiles]:
+    """The saved models of ``run_dir`` to try, in order: the checkpoints newest first,
+    then ``model.zip``; ``model.zip`` first if it holds more steps than every
+    checkpoint (a finished run whose total is not a checkpoint step). On a tie the
+    newest checkpoint goes first: the same model, with its replay buffer."""
+    checkpoints = list_checkpoints(run_dir)
+    final = final_files(run_dir)
+    if not final.model.is_file():
+        return checkpoints
+    steps = _saved_steps(final.model)
+    if steps is not None and all(steps > files.steps for files in checkpoints):
+        return [final, *checkpoints]
+    return [*checkpoints, final]
+
+
 def _load_latest(config: TrainConfig, run_dir: Path, log: Log) -> Any:
-    """The newest saved model of ``run_dir`` that loads: the checkpoints, newest first,
-    then ``model.zip``; says which it skipped and why."""
-    saved = (*list_checkpoints(run_dir), final_files(run_dir))
-    candidates = [files for files in saved if files.model.is_file()]
+    """The newest saved model of ``run_dir`` that loads (in the order of
+    :func:`_candidates`); says which it skipped and why."""
+    candidates = [files for files in _candidates(run_dir) if files.model.is_file()]
     if not candidates:
         raise FileNotFoundError(
             f"--resume: nothing to resume in {str(run_dir)!r}: no checkpoints/model_*_steps.zip "
@@ -692,16 +737,21 @@ def train(
             exist but must hold no ``config.yaml``).
         log: Receives one-line notes (the budget rounding); default: stderr.
 
-    The model is built before the run folder is created; if training then fails with
-    an error, the folder (or what this call added to ``run_dir``) is removed. A Ctrl-C
-    (``KeyboardInterrupt``) saves a checkpoint and the learning curve so far and
-    returns with ``interrupted=True``; continue with :func:`resume`.
+    The buffers are checked to fit in memory (:meth:`TrainConfig.check_memory`) and
+    the model is built before the run folder is created. If training then fails with
+    an error before any model is saved, the folder (or what this call added to
+    ``run_dir``) is removed; once a checkpoint or ``model.zip`` is saved the folder is
+    kept, with a note to ``log`` saying how to resume, and the error propagates. A
+    Ctrl-C (``KeyboardInterrupt``, or numba's ``SystemError`` caused by one) saves a
+    checkpoint and the learning curve so far and returns with ``interrupted=True``;
+    continue with :func:`resume`.
     """
     require_rl("noma-split train")
+    config.check_memory()
     _check_destination(runs_dir, run_dir)
     if note := config.rounding_note():
         log(note)
-    _seed_everything(config)
+    _seed_everything(config, log)
     venv = make_vec_env(config)
     model = _build_model(config, venv)
     train_seed, eval_seed = seeds_for(config.seed)
@@ -712,7 +762,11 @@ def train(
         config.to_yaml(path / "config.yaml")
         return _learn(model, config, path, eval_seed, progress_bar, [], resumed=False)
     except Exception:
-        _discard(path, before)
+        if not _holds_a_model(path):
+            _discard(path, before)
+        else:
+            resume_with = f"noma-split train --resume {path}"
+            log(f"keeping {path}: it holds saved models; resume with: {resume_with}")
         raise
 
 
@@ -726,7 +780,8 @@ def resume(
     """Continue the run in ``run_dir`` from its newest checkpoint that loads.
 
     Trains until ``timesteps`` in total (default: the run's configured total). The
-    checkpoints are tried newest first, then ``model.zip``; one that does not load
+    checkpoints are tried newest first, then ``model.zip`` (first, if it holds more
+    steps than every checkpoint: a finished run); one that does not load
     (its model, or its normalization file when the run normalizes, or its replay
     buffer) is skipped with a note to ``log`` (default: stderr). The normalization
     statistics and, for SAC/TD3, the replay buffer are restored. An
@@ -748,7 +803,8 @@ def resume(
     config = load_config(path=path / "config.yaml")
     if timesteps is not None:
         config = config.replace(timesteps=timesteps)
-    _seed_everything(config)
+    config.check_memory()
+    _seed_everything(config, log)
     model = _load_latest(config, path, log)
     done = int(model.num_timesteps)
     if config.timesteps <= done:
@@ -790,6 +846,10 @@ def _learn(
                 reset_num_timesteps=not resumed,
             )
         except KeyboardInterrupt:
+            interrupted = True
+        except SystemError as error:  # numba's wrapper of a Ctrl-C inside a compiled kernel
+            if not caused_by_interrupt(error):
+                raise
             interrupted = True
         steps = int(model.num_timesteps)
         with deferred_sigint(reraise=False):  # stopping anyway: a 2nd Ctrl-C waits
