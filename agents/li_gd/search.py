@@ -125,6 +125,7 @@ class GradientDescent(BaseAgent):
         self._counts = _Counts()
         self._per_split = [np.zeros(int(n) + 1, dtype=np.int64) for n in slot.num_layers]
         self._joint_iterations = np.zeros(int(slot.num_layers.max()), dtype=np.int64)
+        self._relabel_iterations = 0
         zeros = Point(np.zeros(k_users), np.zeros(k_users), np.zeros(k_users))
         local = slot.num_layers.copy()
         ul = np.argmax(slot.ul_gain, axis=1).astype(np.int64)
@@ -169,6 +170,7 @@ class GradientDescent(BaseAgent):
         self.stats.extra = {
             "iterations_per_split": self._per_split,
             "joint_iterations": self._joint_iterations,
+            "relabel_iterations": self._relabel_iterations,
             "descents": self._counts.descents,
             "sweeps": sweeps,
             "start_cost": min(start_costs),
@@ -208,24 +210,87 @@ class GradientDescent(BaseAgent):
 
     def _sweeps(self, prob: SlotProblem, state: Candidate) -> tuple[Candidate, list[float], int]:
         """Coordinate sweeps from ``state`` until ``K`` consecutive user updates change
-        nothing (each user is then at its best given the others), or ``max_sweeps``
-        sweeps."""
+        nothing and no subchannel relabelling helps (every user is then at its best
+        given the others, and no two subchannel groups gain by trading places), or
+        ``max_sweeps`` sweeps."""
         history = [state.cost]
         k_users = prob.num_users
         unchanged = 0
         updates = 0
-        while unchanged < k_users and updates < self.max_sweeps * k_users:
+        while updates < self.max_sweeps * k_users:
+            if unchanged >= k_users:
+                moved = self._best_relabel(prob, state)
+                if not self._improves(moved, state):
+                    break
+                state, unchanged = moved, 0
+                history.append(state.cost)
             k = updates % k_users
             updates += 1
             best = self._best_for_user(prob, k, state)
-            if best.cost < state.cost - self.sweep_tol * max(1.0, abs(state.cost)):
+            if self._improves(best, state):
+                # k is settled only if its split alone changed: after a subchannel move
+                # its split loop was not run on the new subchannel, and a swap or a
+                # refill changed a partner too (then everyone, k included, is rechecked)
+                unchanged = 1 if _only_split_changed(state, best, k) else 0
                 state = best
-                unchanged = 1  # user k is at its best; the others must be re-checked
             else:
                 unchanged += 1
             history.append(state.cost)
         sweeps = -(-updates // k_users)
         return state, history, sweeps
+
+    def _improves(self, candidate: Candidate, incumbent: Candidate) -> bool:
+        """``candidate`` lowers the cost by more than ``sweep_tol max(1, |C|)``."""
+        return candidate.cost < incumbent.cost - self.sweep_tol * max(1.0, abs(incumbent.cost))
+
+    def _refill(self, prob: SlotProblem, k: int, local: Candidate, state: Candidate) -> Candidate:
+        """User k has just gone local (``local``): another user takes the subchannel it
+        left, on each link in turn (the ``max_swaps`` offloading users that gain most
+        from it, ``log(g_j[freed] / g_j[own])``), each descended from ``local``.
+
+        Neither move is good alone (k local with its old partners still crowded
+        elsewhere; a partner moving while k is still there), together they are: the
+        K=3, N=2 OMA optima that the sweeps missed were such pairs."""
+        best = local
+        for uplink in (True, False):
+            freed = int((state.ul if uplink else state.dl)[k])
+            current = best.ul if uplink else best.dl
+            gain = prob.slot.ul_gain if uplink else prob.slot.dl_gain
+            active = best.split < prob.num_layers
+            for j in _refill_partners(gain, current, freed, active, self.max_swaps):
+                sub = current.copy()
+                sub[j] = freed
+                ul, dl = (sub, best.dl) if uplink else (best.ul, sub)
+                found = self._descend(prob, k, best.split, ul, dl, best.point)
+                if found.cost < best.cost:
+                    best = found
+        return best
+
+    def _best_relabel(self, prob: SlotProblem, state: Candidate) -> Candidate:
+        """The best of the subchannel relabellings of ``state``: on one link, every
+        user of subchannel ``n`` moves to ``m`` and every user of ``m`` to ``n``.
+
+        Single moves and pairwise swaps cannot do this (moving one user of a group
+        alone is often worse), yet the gains of a group differ from one subchannel to
+        another: the K=3, N=2 optima that the sweeps missed were such relabellings."""
+        best = state
+        if prob.num_subchannels < 2:
+            return best
+        active = state.split < prob.num_layers
+        for uplink in (True, False):
+            current = state.ul if uplink else state.dl
+            used = sorted(set(current[active].tolist()))
+            for n, m in _subchannel_pairs(used, prob.num_subchannels):
+                sub = np.where(current == n, m, np.where(current == m, n, current))
+                sub = np.where(active, sub, current)
+                ul, dl = (sub, state.dl) if uplink else (state.ul, sub)
+                start = self._start(prob, state.split, ul, dl, state.point)
+                run = prob.descend(state.split, ul, dl, start, self.gtol, self.ftol, self.max_iter)
+                self._count(run.gradients, run.evaluations)
+                self._relabel_iterations += run.gradients
+                if run.cost < best.cost:
+                    best = Candidate(run.cost, state.split, ul, dl, run.point)
+        return best
 
     def _start(
         self, prob: SlotProblem, split: np.ndarray, ul: np.ndarray, dl: np.ndarray, warm: Point
@@ -285,6 +350,10 @@ class GradientDescent(BaseAgent):
             chain = found.point
             if found.cost < best.cost:
                 best = found
+            if s == levels and split[k] < levels:
+                refilled = self._refill(prob, k, found, state)
+                if refilled.cost < best.cost:
+                    best = refilled
         # 1b. split swaps with users of the same model (their roles exchange)
         for j in _split_swap_partners(prob.slot, split, ul, k, self.max_swaps):
             cand = split.copy()
@@ -309,6 +378,41 @@ class GradientDescent(BaseAgent):
                     if found.cost < best.cost:
                         best = found
         return best
+
+
+def _only_split_changed(before: Candidate, after: Candidate, k: int) -> bool:
+    """Only user k's split differs between ``before`` and ``after``."""
+    others = np.arange(before.split.shape[0]) != k
+    return (
+        np.array_equal(before.split[others], after.split[others])
+        and np.array_equal(before.ul, after.ul)
+        and np.array_equal(before.dl, after.dl)
+    )
+
+
+def _refill_partners(
+    gain: np.ndarray, current: np.ndarray, freed: int, active: np.ndarray, max_swaps: int
+) -> np.ndarray:
+    """The ``max_swaps`` active users not on subchannel ``freed`` whose gain improves
+    most by moving there (largest ``log(g_j[freed] / g_j[current_j])``; ties by index)."""
+    others = np.flatnonzero(active & (current != freed))
+    if max_swaps == 0 or others.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.log(gain[others, freed] / gain[others, current[others]])
+    order = np.argsort(-np.nan_to_num(score, nan=-np.inf), kind="stable")
+    return others[order[:max_swaps]]
+
+
+def _subchannel_pairs(used: list[int], num_subchannels: int) -> list[tuple[int, int]]:
+    """Pairs ``(n, m)``, ``n < m``, of subchannels at least one of which is ``used``:
+    relabelling two empty subchannels changes nothing."""
+    return [
+        (n, m)
+        for n in range(num_subchannels)
+        for m in range(n + 1, num_subchannels)
+        if n in used or m in used
+    ]
 
 
 def _subchannel_moves(
