@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
-from noma_split_env.noma import noma_dl_sinr, noma_ul_sinr, oma_snr
+from noma_split_env.noma import noma_dl_sinr_into, noma_ul_sinr_into, oma_snr
 from noma_split_env.slot import Allocation, Slot
 
 __all__ = [
@@ -198,6 +198,125 @@ def capped_time(amount: np.ndarray, rate: np.ndarray, cap_s: float) -> np.ndarra
 
 
 @njit(cache=True)
+def new_parts(k_users: int) -> Parts:
+    """Work buffers for :func:`evaluate_into`: one :class:`Parts` of ``[K]`` arrays."""
+    z = np.empty
+    return Parts(
+        z(k_users), z(k_users), z(k_users), z(k_users), z(k_users), z(k_users), z(k_users),
+        z(k_users), z(k_users), z(k_users), z(k_users), z(k_users), z(k_users), z(k_users),
+        z(k_users), z(k_users), z(k_users), z(k_users), np.empty(k_users, dtype=np.bool_),
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def evaluate_into(
+    out: Parts,
+    split: np.ndarray,
+    ul_sub: np.ndarray,
+    dl_sub: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    edge_share: np.ndarray,
+    equal_share: bool,
+    oma: bool,
+    slot: KernelSlot,
+) -> tuple[float, float, float, float]:
+    """Section 5 of docs/model.md for every user, written into ``out`` (:func:`new_parts`):
+    returns the mean user cost and its latency, energy and failure terms (the three add
+    up to the mean user cost). ``split .. q`` [-, -, -, W, W] and ``edge_share`` are
+    ``[K]``; with ``equal_share`` the shares are equal among offloading users
+    (``edge_share`` unread).
+
+    The compiled form of :func:`evaluate`, for compiled callers (the solvers' cores,
+    which keep their buffers from one evaluation to the next); Python callers use
+    :func:`evaluate`. One pass over the users after the SINRs: no temporary arrays.
+    """
+    c = slot.consts[0]
+    cap, lam, penalty = c.latency_cap_s, c.latency_weight, c.failure_penalty
+    phi_e = c.edge_flops_per_cycle
+    k_users = split.shape[0]
+    active = split < slot.num_layers
+    g_ul, g_dl = out.e_local, out.e_up  # scratch until they are computed below
+    for k in range(k_users):  # each user's gain on its own subchannels
+        g_ul[k] = slot.ul_gain[k, ul_sub[k]]
+        g_dl[k] = slot.dl_gain[k, dl_sub[k]]
+    n_sub = slot.ul_gain.shape[1]
+    ul_users, dl_users = out.t_up, out.t_dl  # scratch: users sharing the band (OMA)
+    if oma:
+        ul_sinr, ul_m = oma_snr(g_ul, p, ul_sub, active, c.ul_noise_w, n_sub)
+        dl_sinr, dl_m = oma_snr(g_dl, q, dl_sub, active, c.dl_noise_w, n_sub)
+        out.ul_sinr[:] = ul_sinr
+        out.dl_sinr[:] = dl_sinr
+        ul_users[:] = ul_m
+        dl_users[:] = dl_m
+    else:
+        noma_ul_sinr_into(out.ul_sinr, g_ul, p, ul_sub, active, c.ul_noise_w, c.sic_residual, n_sub)
+        noma_dl_sinr_into(out.dl_sinr, g_dl, q, dl_sub, active, c.dl_noise_w, c.sic_residual, n_sub)
+        ul_users[:] = 1.0
+        dl_users[:] = 1.0
+    m = max(active.sum(), 1)
+    total = latency_sum = energy_sum = extra = 0.0
+    for k in range(k_users):
+        on = active[k]
+        share = (1.0 if on else 0.0) / m if equal_share else edge_share[k]
+        # B log2(1 + SINR), through log1p: exact at the low SINRs of far users too
+        ul_rate = c.ul_subchannel_hz / ul_users[k] * (np.log1p(out.ul_sinr[k]) / _LN2)
+        dl_rate = c.dl_subchannel_hz / dl_users[k] * (np.log1p(out.dl_sinr[k]) / _LN2)
+        w_dev = slot.device_flops[k, split[k]]
+        d_up = slot.upload_bits[k, split[k]]
+        w_edge = slot.total_flops[k] - w_dev
+        f_edge = share * c.edge_freq_hz
+        d_dl = slot.result_bits[k] if on else 0.0
+        t_local = w_dev / c.device_flops_per_s
+        e_local = w_dev * c.device_joule_per_flop
+        t_up = d_up / max(max(ul_rate, d_up / cap), 1e-300)  # capped_time, per user
+        e_up = p[k] * t_up
+        t_edge = w_edge / max(max(f_edge * phi_e, w_edge / cap), 1e-300)
+        e_edge = c.edge_capacitance * f_edge**2 * w_edge / phi_e
+        t_dl = d_dl / max(max(dl_rate, d_dl / cap), 1e-300)
+        e_dl = q[k] * t_dl
+        latency = t_local + t_up + t_edge + t_dl
+        device_energy = e_local + e_up
+        edge_energy = e_edge + e_dl
+        energy = device_energy + edge_energy
+        # ratios first: all-local (latency == t_ref, energy == e_ref) then costs exactly 1
+        latency_cost = lam * (latency / slot.t_ref[k])
+        energy_cost = (1.0 - lam) * (energy / slot.e_ref[k])
+        user_cost = latency_cost + energy_cost
+        # a stage that cannot finish within the cap fails the task (docs/model.md 5.3)
+        failed = on and (
+            (d_up > 0.0 and ul_rate < d_up / cap)
+            or (w_edge > 0.0 and f_edge * phi_e < w_edge / cap)
+            or (d_dl > 0.0 and dl_rate < d_dl / cap)
+        )
+        if failed:
+            failed_cost = max(user_cost, 1.0) + penalty
+            extra += failed_cost - user_cost
+            user_cost = failed_cost
+        out.user_cost[k] = user_cost
+        out.latency[k] = latency
+        out.energy[k] = energy
+        out.device_energy[k] = device_energy
+        out.edge_energy[k] = edge_energy
+        out.t_local[k] = t_local
+        out.t_up[k] = t_up
+        out.t_edge[k] = t_edge
+        out.t_dl[k] = t_dl
+        out.e_local[k] = e_local
+        out.e_up[k] = e_up
+        out.e_edge[k] = e_edge
+        out.e_dl[k] = e_dl
+        out.ul_rate[k] = ul_rate
+        out.dl_rate[k] = dl_rate
+        out.edge_share[k] = share
+        out.failed[k] = failed
+        total += user_cost  # in order: K all-local users sum to exactly K
+        latency_sum += latency_cost
+        energy_sum += energy_cost
+    return total / k_users, latency_sum / k_users, energy_sum / k_users, extra / k_users
+
+
+@njit(cache=True)
 def evaluate_parts(
     split: np.ndarray,
     ul_sub: np.ndarray,
@@ -209,101 +328,13 @@ def evaluate_parts(
     oma: bool,
     slot: KernelSlot,
 ) -> tuple[Parts, float, float, float, float]:
-    """Section 5 of docs/model.md for every user: the :class:`Parts`, the mean user
-    cost, and its latency, energy and failure terms (the three add up to the mean user
-    cost). ``split .. q`` [-, -, -, W, W] and ``edge_share`` are ``[K]``; with
-    ``equal_share`` the shares are equal among offloading users (``edge_share`` unread).
-
-    The compiled form of :func:`evaluate`, for compiled callers (the solvers' cores);
-    Python callers use :func:`evaluate`.
-    """
-    c = slot.consts[0]
-    b_ul, b_dl, noise_ul, noise_dl = (
-        c.ul_subchannel_hz,
-        c.dl_subchannel_hz,
-        c.ul_noise_w,
-        c.dl_noise_w,
+    """:func:`evaluate_into` into new buffers: ``(parts, mean user cost, latency, energy
+    and failure terms)``."""
+    parts = new_parts(split.shape[0])
+    mean_cost, latency_term, energy_term, failure_term = evaluate_into(
+        parts, split, ul_sub, dl_sub, p, q, edge_share, equal_share, oma, slot
     )
-    psi, dev_speed, dev_joule = c.sic_residual, c.device_flops_per_s, c.device_joule_per_flop
-    f_e, phi_e, kappa_e = c.edge_freq_hz, c.edge_flops_per_cycle, c.edge_capacitance
-    cap, lam, penalty = c.latency_cap_s, c.latency_weight, c.failure_penalty
-    ul_gain, dl_gain, num_layers = slot.ul_gain, slot.dl_gain, slot.num_layers
-    device_flops, upload_bits = slot.device_flops, slot.upload_bits
-    total_flops, result_bits, t_ref, e_ref = (
-        slot.total_flops,
-        slot.result_bits,
-        slot.t_ref,
-        slot.e_ref,
-    )
-    k_users = split.shape[0]
-    active = split < num_layers
-    g_ul = np.empty(k_users)
-    g_dl = np.empty(k_users)
-    w_dev = np.empty(k_users)
-    d_up = np.empty(k_users)
-    for k in range(k_users):  # gathers: each user's own subchannel and split
-        g_ul[k] = ul_gain[k, ul_sub[k]]
-        g_dl[k] = dl_gain[k, dl_sub[k]]
-        w_dev[k] = device_flops[k, split[k]]
-        d_up[k] = upload_bits[k, split[k]]
-    n_sub = ul_gain.shape[1]
-    if oma:
-        ul_sinr, ul_users = oma_snr(g_ul, p, ul_sub, active, noise_ul, n_sub)
-        dl_sinr, dl_users = oma_snr(g_dl, q, dl_sub, active, noise_dl, n_sub)
-    else:
-        ul_sinr = noma_ul_sinr(g_ul, p, ul_sub, active, noise_ul, psi, n_sub)
-        dl_sinr = noma_dl_sinr(g_dl, q, dl_sub, active, noise_dl, psi, n_sub)
-        ul_users = np.ones(k_users)
-        dl_users = np.ones(k_users)
-    if equal_share:
-        share = active / max(active.sum(), 1)
-    else:
-        share = edge_share
-    # B log2(1 + SINR), through log1p: exact at the low SINRs of far users too
-    ul_rate = b_ul / ul_users * (np.log1p(ul_sinr) / _LN2)
-    dl_rate = b_dl / dl_users * (np.log1p(dl_sinr) / _LN2)
-    w_edge = total_flops - w_dev
-    f_edge = share * f_e
-    d_dl = np.where(active, result_bits, 0.0)
-
-    t_local = w_dev / dev_speed
-    e_local = w_dev * dev_joule
-    t_up = capped_time(d_up, ul_rate, cap)
-    e_up = p * t_up
-    t_edge = capped_time(w_edge, f_edge * phi_e, cap)
-    e_edge = kappa_e * f_edge**2 * w_edge / phi_e
-    t_dl = capped_time(d_dl, dl_rate, cap)
-    e_dl = q * t_dl
-
-    latency = t_local + t_up + t_edge + t_dl
-    device_energy = e_local + e_up
-    edge_energy = e_edge + e_dl
-    energy = device_energy + edge_energy
-    # ratios first: all-local (latency == t_ref, energy == e_ref) then costs exactly 1
-    latency_cost = lam * (latency / t_ref)
-    energy_cost = (1.0 - lam) * (energy / e_ref)
-    user_cost = latency_cost + energy_cost
-    # a stage that cannot finish within the cap fails the task (docs/model.md 5.3)
-    failed = active & (
-        (d_up > 0.0) & (ul_rate < d_up / cap)
-        | (w_edge > 0.0) & (f_edge * phi_e < w_edge / cap)
-        | (d_dl > 0.0) & (dl_rate < d_dl / cap)
-    )
-    extra = 0.0
-    for k in range(k_users):
-        if failed[k]:
-            failed_cost = max(user_cost[k], 1.0) + penalty
-            extra += failed_cost - user_cost[k]
-            user_cost[k] = failed_cost
-    parts = Parts(
-        user_cost, latency, energy, device_energy, edge_energy,
-        t_local, t_up, t_edge, t_dl, e_local, e_up, e_edge, e_dl,
-        ul_rate, dl_rate, ul_sinr, dl_sinr, share, failed,
-    )  # fmt: skip
-    total = 0.0
-    for k in range(k_users):  # in order: K all-local users sum to exactly K
-        total += user_cost[k]
-    return parts, total / k_users, latency_cost.mean(), energy_cost.mean(), extra / k_users
+    return parts, mean_cost, latency_term, energy_term, failure_term
 
 
 @njit(cache=True)

@@ -34,7 +34,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["cochannel_groups", "decoded_before", "noma_dl_sinr", "noma_ul_sinr", "oma_snr"]
+__all__ = [
+    "cochannel_groups",
+    "decoded_before",
+    "noma_dl_sinr",
+    "noma_dl_sinr_into",
+    "noma_ul_sinr",
+    "noma_ul_sinr_into",
+    "oma_snr",
+]
 
 
 @njit(cache=True)
@@ -95,7 +103,8 @@ def _cochannel_sums(
 
 
 @njit(cache=True)
-def noma_ul_sinr(
+def noma_ul_sinr_into(
+    out: np.ndarray,
     gain: np.ndarray,
     power_w: np.ndarray,
     subchannel: np.ndarray,
@@ -104,7 +113,8 @@ def noma_ul_sinr(
     sic_residual: float,
     num_subchannels: int,
 ) -> np.ndarray:
-    """Uplink NOMA SINR ``[K]`` with SIC at the BS, strongest gain decoded first.
+    """Uplink NOMA SINR ``[K]`` with SIC at the BS, strongest gain decoded first,
+    written into ``out`` (``[K]``, returned).
 
     Args:
         gain: ``[K]`` linear gain of each user on its uplink subchannel.
@@ -116,13 +126,57 @@ def noma_ul_sinr(
         num_subchannels: N.
     """
     rx = power_w * gain
-    sinr = np.zeros(gain.shape[0])
     members, start = cochannel_groups(subchannel, active, num_subchannels)
     for k in range(gain.shape[0]):
+        out[k] = 0.0
         if active[k]:
             stronger, weaker = _cochannel_sums(gain, rx, subchannel, members, start, k)
-            sinr[k] = rx[k] / (weaker + sic_residual * stronger + noise_w)
-    return sinr
+            out[k] = rx[k] / (weaker + sic_residual * stronger + noise_w)
+    return out
+
+
+@njit(cache=True)
+def noma_ul_sinr(
+    gain: np.ndarray,
+    power_w: np.ndarray,
+    subchannel: np.ndarray,
+    active: np.ndarray,
+    noise_w: float,
+    sic_residual: float,
+    num_subchannels: int,
+) -> np.ndarray:
+    """Uplink NOMA SINR ``[K]`` (:func:`noma_ul_sinr_into` into a new array)."""
+    out = np.zeros(gain.shape[0])
+    return noma_ul_sinr_into(
+        out, gain, power_w, subchannel, active, noise_w, sic_residual, num_subchannels
+    )
+
+
+@njit(cache=True)
+def noma_dl_sinr_into(
+    out: np.ndarray,
+    gain: np.ndarray,
+    power_w: np.ndarray,
+    subchannel: np.ndarray,
+    active: np.ndarray,
+    noise_w: float,
+    sic_residual: float,
+    num_subchannels: int,
+) -> np.ndarray:
+    """Downlink NOMA SINR ``[K]`` with superposition coding and SIC at the users,
+    written into ``out`` (``[K]``, returned).
+
+    Args are as for :func:`noma_ul_sinr`; ``power_w`` is the BS power q_k for user k
+    [W] and ``gain`` the BS-to-user gain on the user's downlink subchannel.
+    """
+    members, start = cochannel_groups(subchannel, active, num_subchannels)
+    for k in range(gain.shape[0]):
+        out[k] = 0.0
+        if active[k]:
+            stronger, weaker = _cochannel_sums(gain, power_w, subchannel, members, start, k)
+            g = gain[k]
+            out[k] = power_w[k] * g / (g * stronger + sic_residual * g * weaker + noise_w)
+    return out
 
 
 @njit(cache=True)
@@ -135,19 +189,11 @@ def noma_dl_sinr(
     sic_residual: float,
     num_subchannels: int,
 ) -> np.ndarray:
-    """Downlink NOMA SINR ``[K]`` with superposition coding and SIC at the users.
-
-    Args are as for :func:`noma_ul_sinr`; ``power_w`` is the BS power q_k for user k
-    [W] and ``gain`` the BS-to-user gain on the user's downlink subchannel.
-    """
-    sinr = np.zeros(gain.shape[0])
-    members, start = cochannel_groups(subchannel, active, num_subchannels)
-    for k in range(gain.shape[0]):
-        if active[k]:
-            stronger, weaker = _cochannel_sums(gain, power_w, subchannel, members, start, k)
-            g = gain[k]
-            sinr[k] = power_w[k] * g / (g * stronger + sic_residual * g * weaker + noise_w)
-    return sinr
+    """Downlink NOMA SINR ``[K]`` (:func:`noma_dl_sinr_into` into a new array)."""
+    out = np.zeros(gain.shape[0])
+    return noma_dl_sinr_into(
+        out, gain, power_w, subchannel, active, noise_w, sic_residual, num_subchannels
+    )
 
 
 @njit(cache=True)

@@ -29,8 +29,9 @@ def regression_case(case: dict) -> tuple[Slot, Allocation]:
 @pytest.mark.parametrize("case", REGRESSIONS["cases"], ids=lambda c: c["name"])
 def test_reaches_the_exhaustive_optimum_where_it_stopped_short(case: dict, name: str) -> None:
     """K=3, N=2 slots (NOMA and OMA) where Li-GD ended 0.02-11.6% above the exhaustive
-    optimum: the optimum needed a whole subchannel group relabelled, or a user going
-    local while another takes its subchannel, or a recheck of the last mover."""
+    optimum: the optimum needed a whole subchannel group relabelled, a user going
+    local while another takes its subchannel, two local users entering together, or
+    a recheck of the last mover."""
     slot, optimum = regression_case(case)
     best = evaluate(slot, optimum).cost
     cost = evaluate(slot, agents.make(name).act(slot)).cost

@@ -67,14 +67,22 @@ for user ``k``, the others fixed:
    if ``k`` offloaded, the refill of what it leaves: on each link, each of the
    ``max_swaps`` offloading users that gain most by moving onto the subchannel ``k``
    left (``log(g_j[freed] / g_j[own])``) moves there, the best kept (a user going
-   local is often worth it only if another user takes its subchannel);
+   local is often worth it only if another user takes its subchannel); and, if ``k``
+   is local, the pair entry: ``k`` and each of ``max_swaps`` local partners (largest
+   uplink gain) start offloading together, their splits looped jointly by depth as
+   in the joint start (each on its best subchannel, or its second best if that is
+   the other's), then the best pair's two splits looped one at a time (under equal
+   edge shares two users may each lose by offloading alone and win together: from
+   all-local no single-user move gets there);
 2. split swaps: user ``k`` exchanges splits (and its powers) with a user running the
    same model, at most ``max_swaps`` partners (those whose uplink gain differs most);
 3. subchannel moves at the best split found: user ``k`` on every other uplink
    subchannel, then swapping uplink subchannels with at most ``max_swaps`` offloading
    users of other subchannels (those for which both gain most,
-   ``log(g_k[n_j] / g_k[n_k]) + log(g_j[n_k] / g_j[n_j])``), each descended from the
-   best point; the best is kept; then the same for the downlink;
+   ``log(g_k[n_j] / g_k[n_k]) + log(g_j[n_k] / g_j[n_j])``), then each of
+   ``max_swaps`` co-channel users of ``k`` moving to every other subchannel (a
+   partner makes room: 0.3% lower mean cost on ``default``), each descended from
+   the best point; the best is kept; then the same for the downlink;
 4. the user's best choice replaces the incumbent if it lowers the slot cost by more
    than ``sweep_tol max(1, |C|)``.
 

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from agents.li_gd.variables import project, revive
-from noma_split_env.evaluate import KernelSlot, Parts, evaluate_parts
+from noma_split_env.evaluate import KernelSlot, Parts, evaluate_into, evaluate_parts, new_parts
 from noma_split_env.gradient import gradient_kernel
 
 __all__ = ["DescentSettings", "descend", "point_cost", "slot_cost"]
@@ -77,6 +77,15 @@ def slot_cost(parts: Parts, mean_user_cost: float, deadline: float, mu: float) -
 
 
 @njit(cache=True)
+def _powers(x: np.ndarray, p_max: float, q_max: float, p: np.ndarray, q: np.ndarray) -> None:
+    """The powers [W] of the normalized point ``x`` (module ``variables``), into ``p``, ``q``."""
+    k = p.shape[0]
+    for i in range(k):
+        p[i] = x[i] * p_max
+        q[i] = x[k + i] * q_max
+
+
+@njit(cache=True)
 def descend(
     split: np.ndarray,
     ul_sub: np.ndarray,
@@ -123,9 +132,10 @@ def descend(
     x_new = np.zeros(3 * k)
     project(x.copy(), d, act, k, x)
     equal = not with_share
-    parts, uc, _, _, _ = evaluate_parts(
-        split, ul_sub, dl_sub, x[:k] * p_max, x[k : 2 * k] * q_max, x[2 * k :], equal, oma, slot
-    )
+    parts, trial = new_parts(k), new_parts(k)  # the point's outputs, a trial step's
+    p, q = np.empty(k), np.empty(k)
+    _powers(x, p_max, q_max, p, q)
+    uc, _, _, _ = evaluate_into(parts, split, ul_sub, dl_sub, p, q, x[2 * k :], equal, oma, slot)
     f = slot_cost(parts, uc, deadline, mu)
     evaluations = 1
     gradients = 0
@@ -139,10 +149,8 @@ def descend(
     best_x = x.copy()
     best_f = f
     while gradients < settings.max_iter:
-        gp, gq, ge = gradient_kernel(
-            split, ul_sub, dl_sub, x[:k] * p_max, x[k : 2 * k] * q_max, parts, slot,
-            with_share, oma,
-        )  # fmt: skip
+        _powers(x, p_max, q_max, p, q)
+        gp, gq, ge = gradient_kernel(split, ul_sub, dl_sub, p, q, parts, slot, with_share, oma)
         gradients += 1
         g[:k] = gp * p_max
         g[k : 2 * k] = gq * q_max
@@ -163,7 +171,6 @@ def descend(
             sy = _dot(step, g - g_old)
             alpha = min(max(_dot(step, step / d) / sy, 1e-12), 1e12) if sy > 0.0 else alpha * 4.0
         accepted = False
-        parts_n = parts
         f_new = f
         for _ in range(MAX_BACKTRACKS):
             project(x - alpha * d * g, d, act, k, x_new)
@@ -172,12 +179,12 @@ def descend(
             decrease = _dot(g, step)
             if decrease >= 0.0:
                 break  # the step no longer moves: converged to round-off
-            parts_n, uc, _, _, _ = evaluate_parts(
-                split, ul_sub, dl_sub, x_new[:k] * p_max, x_new[k : 2 * k] * q_max,
-                x_new[2 * k :], equal, oma, slot,
-            )  # fmt: skip
+            _powers(x_new, p_max, q_max, p, q)
+            uc, _, _, _ = evaluate_into(
+                trial, split, ul_sub, dl_sub, p, q, x_new[2 * k :], equal, oma, slot
+            )
             evaluations += 1
-            f_new = slot_cost(parts_n, uc, deadline, mu)
+            f_new = slot_cost(trial, uc, deadline, mu)
             if f_new <= hist.max() + ARMIJO * decrease:
                 accepted = True
                 break
@@ -185,7 +192,7 @@ def descend(
         if not accepted:
             break
         x[:] = x_new
-        parts = parts_n
+        parts, trial = trial, parts
         g_old[:] = g
         small = abs(f - f_new) <= settings.ftol * max(1.0, abs(f))
         f = f_new

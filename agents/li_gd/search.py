@@ -243,6 +243,56 @@ class GradientDescent(BaseAgent):
         """``candidate`` lowers the cost by more than ``sweep_tol max(1, |C|)``."""
         return candidate.cost < incumbent.cost - self.sweep_tol * max(1.0, abs(incumbent.cost))
 
+    def _pair_entry(self, prob: SlotProblem, k: int, state: Candidate) -> Candidate:
+        """Local user k and a local partner j start offloading together, their splits
+        looped jointly (depth ``t``, ``s = round(t L / L_max)`` as in the joint start),
+        each on its best subchannel unless that is the other's (then its second best),
+        each descent chained from the previous depth's optimum; then the best pair's
+        two splits are looped one at a time, the other fixed.
+
+        Under equal edge shares two users may each lose by offloading alone and both
+        win together (docs/model.md section 9.4); from all-local the one-user moves of
+        the sweeps never get there. Partners: the ``max_swaps`` local users of largest
+        uplink gain."""
+        best = state
+        local = np.flatnonzero((state.split == prob.num_layers) & (np.arange(prob.num_users) != k))
+        if local.size == 0 or self.max_swaps == 0:
+            return best
+        slot = prob.slot
+        own = slot.ul_gain.max(axis=1)
+        levels = prob.num_layers
+        l_max = int(levels.max())
+        for j in local[np.argsort(-own[local], kind="stable")][: self.max_swaps]:
+            ul, dl = state.ul.copy(), state.dl.copy()
+            for link, gain in ((ul, slot.ul_gain), (dl, slot.dl_gain)):
+                order_k, order_j = np.argsort(-gain[k]), np.argsort(-gain[j])
+                link[k] = order_k[0]
+                link[j] = order_j[1] if order_j[0] == link[k] and gain.shape[1] > 1 else order_j[0]
+            pair: Candidate | None = None
+            chain = state.point
+            for t in range(l_max):
+                split = state.split.copy()
+                for user in (k, j):
+                    split[user] = (2 * t * levels[user] + l_max) // (2 * l_max)
+                found = self._descend(prob, k, split, ul, dl, chain, chain=True)
+                chain = found.point
+                if pair is None or found.cost < pair.cost:
+                    pair = found
+            # then each of the two alone, the other fixed: the pair's splits may differ
+            assert pair is not None
+            for user in (k, j):
+                chain = pair.point
+                for s in range(int(levels[user])):
+                    split = pair.split.copy()
+                    split[user] = s
+                    found = self._descend(prob, k, split, ul, dl, chain, chain=True)
+                    chain = found.point
+                    if found.cost < pair.cost:
+                        pair = found
+            if pair.cost < best.cost:
+                best = pair
+        return best
+
     def _refill(self, prob: SlotProblem, k: int, local: Candidate, state: Candidate) -> Candidate:
         """User k has just gone local (``local``): another user takes the subchannel it
         left, on each link in turn (the ``max_swaps`` offloading users that gain most
@@ -354,6 +404,11 @@ class GradientDescent(BaseAgent):
                 refilled = self._refill(prob, k, found, state)
                 if refilled.cost < best.cost:
                     best = refilled
+        # 1a. pair entry: k and another local user start offloading together
+        if split[k] == levels:
+            entered = self._pair_entry(prob, k, state)
+            if entered.cost < best.cost:
+                best = entered
         # 1b. split swaps with users of the same model (their roles exchange)
         for j in _split_swap_partners(prob.slot, split, ul, k, self.max_swaps):
             cand = split.copy()
@@ -367,17 +422,54 @@ class GradientDescent(BaseAgent):
         # 2. subchannel moves at the best split: move user k, or swap it with a user
         #    on another subchannel
         if best.split[k] < levels and prob.num_subchannels > 1:
+            moved = best
             for uplink in (True, False):
-                base = best
+                base = moved
                 current = base.ul if uplink else base.dl
                 active = base.split < prob.num_layers
                 gain = prob.slot.ul_gain if uplink else prob.slot.dl_gain
                 for sub in _subchannel_moves(gain, current, k, active, self.max_swaps):
                     cand_ul, cand_dl = (sub, base.dl) if uplink else (base.ul, sub)
                     found = self._descend(prob, k, base.split, cand_ul, cand_dl, base.point)
-                    if found.cost < best.cost:
-                        best = found
+                    if found.cost < moved.cost:
+                        moved = found
+                # or a co-channel user of k makes room: it moves to another subchannel
+                base = moved
+                current = base.ul if uplink else base.dl
+                active = base.split < prob.num_layers
+                for sub in _displacements(gain, current, k, active, self.max_swaps):
+                    cand_ul, cand_dl = (sub, base.dl) if uplink else (base.ul, sub)
+                    found = self._descend(prob, k, base.split, cand_ul, cand_dl, base.point)
+                    if found.cost < moved.cost:
+                        moved = found
+            if moved.cost < best.cost:
+                best = moved
         return best
+
+
+def _displacements(
+    gain: np.ndarray, current: np.ndarray, k: int, active: np.ndarray, max_swaps: int
+) -> list[np.ndarray]:
+    """Subchannel vectors where one of k's co-channel users moves to each other
+    subchannel (k keeps its own: a partner makes room), for the ``max_swaps``
+    co-channel users whose best other subchannel is closest to their own in gain."""
+    others = np.arange(current.size) != k
+    mates = np.flatnonzero(active & (current == current[k]) & others)
+    moves: list[np.ndarray] = []
+    if max_swaps == 0 or mates.size == 0:
+        return moves
+    rest = gain[mates].copy()
+    rest[np.arange(mates.size), current[mates]] = 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.log(rest.max(axis=1) / gain[mates, current[mates]])
+    order = np.argsort(-np.nan_to_num(score, nan=-np.inf), kind="stable")
+    for j in mates[order[:max_swaps]]:
+        for n in range(gain.shape[1]):
+            if n != current[j]:
+                sub = current.copy()
+                sub[j] = n
+                moves.append(sub)
+    return moves
 
 
 def _only_split_changed(before: Candidate, after: Candidate, k: int) -> bool:
