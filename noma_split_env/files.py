@@ -38,6 +38,7 @@ __all__ = [
     "check_output_dir",
     "claim_dir",
     "exclusive_dir",
+    "missing_root",
     "release_dir",
 ]
 
@@ -142,6 +143,19 @@ def claim_dir(path: str | PathLike[str], what: str, *, overwrite: bool = False) 
         release_dir(path)
         raise ValueError(f"{what}: {str(path)!r} is not empty (another command wrote to it)")
     return created
+
+
+def missing_root(path: str | PathLike[str]) -> Path | None:
+    """The outermost folder of ``path`` (``path`` itself included) that does not exist
+    yet, or None: what to remove to undo creating ``path``."""
+    path = Path(path)
+    root = None
+    while not path.exists():
+        root = path
+        if path.parent == path:
+            break
+        path = path.parent
+    return root
 
 
 def release_dir(path: str | PathLike[str]) -> None:

@@ -293,7 +293,12 @@ def test_a_failing_comparison_leaves_no_folder(
     monkeypatch.setattr(module, "run", crash)
     with pytest.raises(RuntimeError, match="disk on fire"):
         compare(quick_config(trained_run), progress_bar=False, log=lambda _: None)
-    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").iterdir())
+    assert not (tmp_path / "results").exists()  # nor the results/ parent it made
+    nested = tmp_path / "a" / "b" / "c"
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        compare(quick_config(trained_run, out=str(nested)), progress_bar=False, log=lambda _: None)
+    assert not (tmp_path / "a").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
 
 
 def test_ctrl_c_during_the_comparison_is_one_line(tmp_path: Path, trained_run: Path) -> None:

@@ -166,3 +166,17 @@ def test_exhaustive_and_li_gd_never_stall_on_tiny(lam: float, share: bool) -> No
             out = evaluate(env.slot, agent.act(env.slot))
             assert out.num_failed == 0, name
             env.step_allocation(Allocation.all_local(env.slot))
+
+
+def test_an_edge_share_without_allocate_edge_share_is_rejected() -> None:
+    """With ``allocate_edge_share=False`` the edge is shared equally: an explicit share
+    used to be applied silently (cost 0.262 became 1.128 with shares of 0.01)."""
+    slot = tiny_slot()
+    assert not slot.scenario.allocate_edge_share
+    allocation = one_offloader(slot.scenario, 0.2, 1.0, share=0.01)
+    with pytest.raises(
+        ValueError, match=r"Allocation\.edge_share: got \[0\.01, 0\.0\], allowed: None"
+    ):
+        evaluate(slot, allocation)
+    shared = tiny_slot(allocate_edge_share=True)
+    assert np.isfinite(evaluate(shared, one_offloader(shared.scenario, 0.2, 1.0, 0.01)).cost)

@@ -52,6 +52,7 @@ from noma_split_env.files import (
     check_output_dir,
     claim_dir,
     exclusive_dir,
+    missing_root,
     release_dir,
 )
 
@@ -372,6 +373,9 @@ def compare(
     _check_out(config)
     training = None if config.runs else _training_config(config)
     rl, run_dirs, curves = _load_runs(config.runs, config.agents, config.scenario)
+    # undo on failure: the folder made here, and the parents made for it
+    target = Path(config.out) if config.out else default_out_dir(config.scenario)
+    made = missing_root(target)
     out_dir, created = _make_out_dir(config)
     try:
         return _run_stages(
@@ -381,6 +385,12 @@ def compare(
         # a policy trained here (or its interrupt checkpoint) is kept; nothing else is
         if created and not any((out_dir / "runs").glob("*")):
             shutil.rmtree(out_dir, ignore_errors=True)
+            if (
+                made is not None
+                and made != out_dir
+                and not any(f.is_file() for f in made.rglob("*"))
+            ):
+                shutil.rmtree(made, ignore_errors=True)
         raise
     finally:
         release_dir(out_dir)
