@@ -27,6 +27,7 @@ sys.meta_path.insert(0, Hide())
 """
 
 BASE_USE = """
+import sys
 import gymnasium as gym
 import numpy as np
 import noma_split_env, agents
