@@ -226,3 +226,15 @@ def test_invalid_slot_names_the_field(kwargs, message):
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         Slot.from_arrays(sc, **args)
+
+
+def test_the_kernel_parts_are_outcome_arrays_in_their_order() -> None:
+    """``evaluate`` unpacks the kernel's stacked parts into :class:`Outcome` by position:
+    the two lists of names must stay in step."""
+    from dataclasses import fields
+
+    from noma_split_env.evaluate import PARTS, Outcome
+
+    names = [f.name for f in fields(Outcome)]
+    first = names.index(PARTS[0])
+    assert tuple(names[first : first + len(PARTS)]) == PARTS
