@@ -31,18 +31,29 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
-from noma_split_env.noma import noma_dl_sinr_into, noma_ul_sinr_into, oma_snr
+from noma_split_env.noma import (
+    cochannel_groups,
+    noma_dl_sinr_user,
+    noma_ul_sinr_user,
+    oma_snr_user,
+)
 from noma_split_env.slot import Allocation, Slot
 
 __all__ = [
     "PARTS",
     "KernelSlot",
+    "LinkGroups",
     "Outcome",
     "Parts",
     "capped_time",
+    "copy_parts",
     "evaluate",
+    "evaluate_into",
     "evaluate_parts",
+    "evaluate_users_into",
     "kernel_slot",
+    "link_groups",
+    "mean_user_cost",
 ]
 
 
@@ -208,6 +219,175 @@ def new_parts(k_users: int) -> Parts:
     )  # fmt: skip
 
 
+class LinkGroups(NamedTuple):
+    """Who shares which subchannel, for one discrete choice (split, subchannels):
+    what every SINR of the choice reads, built once by :func:`link_groups`."""
+
+    active: np.ndarray
+    """``[K]`` bool: the user offloads (``s_k < L_k``)."""
+    ul_gain: np.ndarray
+    """``[K]`` each user's gain on its own uplink subchannel."""
+    dl_gain: np.ndarray
+    """``[K]`` each user's gain on its own downlink subchannel."""
+    ul_members: np.ndarray
+    """Active users by uplink subchannel (:func:`~noma_split_env.noma.cochannel_groups`)."""
+    ul_start: np.ndarray
+    """``[N+1]`` bounds of each uplink subchannel's users in ``ul_members``."""
+    dl_members: np.ndarray
+    """Active users by downlink subchannel."""
+    dl_start: np.ndarray
+    """``[N+1]`` bounds of each downlink subchannel's users in ``dl_members``."""
+
+
+@njit(cache=True)
+def link_groups(
+    split: np.ndarray, ul_sub: np.ndarray, dl_sub: np.ndarray, slot: KernelSlot
+) -> LinkGroups:
+    """The :class:`LinkGroups` of a discrete choice (``[K]`` int arrays)."""
+    k_users = split.shape[0]
+    active = split < slot.num_layers
+    g_ul = np.empty(k_users)
+    g_dl = np.empty(k_users)
+    for k in range(k_users):
+        g_ul[k] = slot.ul_gain[k, ul_sub[k]]
+        g_dl[k] = slot.dl_gain[k, dl_sub[k]]
+    n_sub = slot.ul_gain.shape[1]
+    ul_members, ul_start = cochannel_groups(ul_sub, active, n_sub)
+    dl_members, dl_start = cochannel_groups(dl_sub, active, n_sub)
+    return LinkGroups(active, g_ul, g_dl, ul_members, ul_start, dl_members, dl_start)
+
+
+@njit(cache=True)
+def evaluate_users_into(
+    out: Parts,
+    users: np.ndarray,
+    groups: LinkGroups,
+    split: np.ndarray,
+    ul_sub: np.ndarray,
+    dl_sub: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    edge_share: np.ndarray,
+    equal_share: bool,
+    oma: bool,
+    slot: KernelSlot,
+) -> None:
+    """Section 5 of docs/model.md for the users ``users`` (int array), written into
+    their entries of ``out`` (:func:`new_parts`); the other entries are left as they are.
+
+    ``groups`` is :func:`link_groups` of ``(split, ul_sub, dl_sub)``. A user's outputs
+    depend on the variables of its co-channel users (and, under equal shares, on the
+    number of offloading users), so after a change of some users' powers or shares an
+    evaluation of them and their co-channel users brings ``out`` up to date: the
+    incremental evaluation of the solvers. :func:`evaluate_into` is this for everyone.
+    """
+    c = slot.consts[0]
+    cap, lam, penalty = c.latency_cap_s, c.latency_weight, c.failure_penalty
+    phi_e = c.edge_flops_per_cycle
+    psi = c.sic_residual
+    # arrays out of the tuples once: handing a tuple of arrays to a callee costs
+    # reference counting for every array in it, on every call
+    active = groups.active
+    g_ul, ul_members, ul_start = groups.ul_gain, groups.ul_members, groups.ul_start
+    g_dl, dl_members, dl_start = groups.dl_gain, groups.dl_members, groups.dl_start
+    m = max(active.sum(), 1)
+    for k in users:
+        on = active[k]
+        ul_sinr = dl_sinr = 0.0
+        ul_users = dl_users = 1.0  # users sharing the band (OMA)
+        if on and oma:
+            ul_sinr, ul_users = oma_snr_user(k, g_ul, p, ul_sub, ul_start, c.ul_noise_w)
+            dl_sinr, dl_users = oma_snr_user(k, g_dl, q, dl_sub, dl_start, c.dl_noise_w)
+        elif on:
+            ul_sinr = noma_ul_sinr_user(k, g_ul, p, ul_sub, ul_members, ul_start, c.ul_noise_w, psi)
+            dl_sinr = noma_dl_sinr_user(k, g_dl, q, dl_sub, dl_members, dl_start, c.dl_noise_w, psi)
+        share = (1.0 if on else 0.0) / m if equal_share else edge_share[k]
+        # B log2(1 + SINR), through log1p: exact at the low SINRs of far users too
+        ul_rate = c.ul_subchannel_hz / ul_users * (np.log1p(ul_sinr) / _LN2)
+        dl_rate = c.dl_subchannel_hz / dl_users * (np.log1p(dl_sinr) / _LN2)
+        w_dev = slot.device_flops[k, split[k]]
+        d_up = slot.upload_bits[k, split[k]]
+        w_edge = slot.total_flops[k] - w_dev
+        f_edge = share * c.edge_freq_hz
+        d_dl = slot.result_bits[k] if on else 0.0
+        t_local = w_dev / c.device_flops_per_s
+        e_local = w_dev * c.device_joule_per_flop
+        t_up = d_up / max(max(ul_rate, d_up / cap), 1e-300)  # capped_time, per user
+        e_up = p[k] * t_up
+        t_edge = w_edge / max(max(f_edge * phi_e, w_edge / cap), 1e-300)
+        e_edge = c.edge_capacitance * f_edge**2 * w_edge / phi_e
+        t_dl = d_dl / max(max(dl_rate, d_dl / cap), 1e-300)
+        e_dl = q[k] * t_dl
+        latency = t_local + t_up + t_edge + t_dl
+        device_energy = e_local + e_up
+        edge_energy = e_edge + e_dl
+        energy = device_energy + edge_energy
+        # ratios first: all-local (latency == t_ref, energy == e_ref) then costs exactly 1
+        user_cost = lam * (latency / slot.t_ref[k]) + (1.0 - lam) * (energy / slot.e_ref[k])
+        # a stage that cannot finish within the cap fails the task (docs/model.md 5.3)
+        failed = on and (
+            (d_up > 0.0 and ul_rate < d_up / cap)
+            or (w_edge > 0.0 and f_edge * phi_e < w_edge / cap)
+            or (d_dl > 0.0 and dl_rate < d_dl / cap)
+        )
+        if failed:
+            user_cost = max(user_cost, 1.0) + penalty
+        out.user_cost[k] = user_cost
+        out.latency[k] = latency
+        out.energy[k] = energy
+        out.device_energy[k] = device_energy
+        out.edge_energy[k] = edge_energy
+        out.t_local[k] = t_local
+        out.t_up[k] = t_up
+        out.t_edge[k] = t_edge
+        out.t_dl[k] = t_dl
+        out.e_local[k] = e_local
+        out.e_up[k] = e_up
+        out.e_edge[k] = e_edge
+        out.e_dl[k] = e_dl
+        out.ul_rate[k] = ul_rate
+        out.dl_rate[k] = dl_rate
+        out.ul_sinr[k] = ul_sinr
+        out.dl_sinr[k] = dl_sinr
+        out.edge_share[k] = share
+        out.failed[k] = failed
+
+
+@njit(cache=True)
+def mean_user_cost(out: Parts) -> float:
+    """``mean_k c_k`` of evaluated parts, summed in user order (so that K all-local
+    users sum to exactly K, and an incremental evaluation gives the same bits as a
+    full one)."""
+    total = 0.0
+    for k in range(out.user_cost.shape[0]):
+        total += out.user_cost[k]
+    return total / out.user_cost.shape[0]
+
+
+@njit(cache=True)
+def copy_parts(src: Parts, dst: Parts) -> None:
+    """Copy every array of ``src`` into ``dst`` (two :func:`new_parts` of one K)."""
+    dst.user_cost[:] = src.user_cost
+    dst.latency[:] = src.latency
+    dst.energy[:] = src.energy
+    dst.device_energy[:] = src.device_energy
+    dst.edge_energy[:] = src.edge_energy
+    dst.t_local[:] = src.t_local
+    dst.t_up[:] = src.t_up
+    dst.t_edge[:] = src.t_edge
+    dst.t_dl[:] = src.t_dl
+    dst.e_local[:] = src.e_local
+    dst.e_up[:] = src.e_up
+    dst.e_edge[:] = src.e_edge
+    dst.e_dl[:] = src.e_dl
+    dst.ul_rate[:] = src.ul_rate
+    dst.dl_rate[:] = src.dl_rate
+    dst.ul_sinr[:] = src.ul_sinr
+    dst.dl_sinr[:] = src.dl_sinr
+    dst.edge_share[:] = src.edge_share
+    dst.failed[:] = src.failed
+
+
 @njit(cache=True)
 def evaluate_into(
     out: Parts,
@@ -229,91 +409,26 @@ def evaluate_into(
 
     The compiled form of :func:`evaluate`, for compiled callers (the solvers' cores,
     which keep their buffers from one evaluation to the next); Python callers use
-    :func:`evaluate`. One pass over the users after the SINRs: no temporary arrays.
+    :func:`evaluate`. :func:`evaluate_users_into` for every user, then the terms.
     """
     c = slot.consts[0]
-    cap, lam, penalty = c.latency_cap_s, c.latency_weight, c.failure_penalty
-    phi_e = c.edge_flops_per_cycle
+    lam = c.latency_weight
     k_users = split.shape[0]
-    active = split < slot.num_layers
-    g_ul, g_dl = out.e_local, out.e_up  # scratch until they are computed below
-    for k in range(k_users):  # each user's gain on its own subchannels
-        g_ul[k] = slot.ul_gain[k, ul_sub[k]]
-        g_dl[k] = slot.dl_gain[k, dl_sub[k]]
-    n_sub = slot.ul_gain.shape[1]
-    ul_users, dl_users = out.t_up, out.t_dl  # scratch: users sharing the band (OMA)
-    if oma:
-        ul_sinr, ul_m = oma_snr(g_ul, p, ul_sub, active, c.ul_noise_w, n_sub)
-        dl_sinr, dl_m = oma_snr(g_dl, q, dl_sub, active, c.dl_noise_w, n_sub)
-        out.ul_sinr[:] = ul_sinr
-        out.dl_sinr[:] = dl_sinr
-        ul_users[:] = ul_m
-        dl_users[:] = dl_m
-    else:
-        noma_ul_sinr_into(out.ul_sinr, g_ul, p, ul_sub, active, c.ul_noise_w, c.sic_residual, n_sub)
-        noma_dl_sinr_into(out.dl_sinr, g_dl, q, dl_sub, active, c.dl_noise_w, c.sic_residual, n_sub)
-        ul_users[:] = 1.0
-        dl_users[:] = 1.0
-    m = max(active.sum(), 1)
-    total = latency_sum = energy_sum = extra = 0.0
+    groups = link_groups(split, ul_sub, dl_sub, slot)
+    users = np.arange(k_users)
+    evaluate_users_into(
+        out, users, groups, split, ul_sub, dl_sub, p, q, edge_share, equal_share, oma, slot
+    )
+    latency_sum = energy_sum = extra = 0.0
     for k in range(k_users):
-        on = active[k]
-        share = (1.0 if on else 0.0) / m if equal_share else edge_share[k]
-        # B log2(1 + SINR), through log1p: exact at the low SINRs of far users too
-        ul_rate = c.ul_subchannel_hz / ul_users[k] * (np.log1p(out.ul_sinr[k]) / _LN2)
-        dl_rate = c.dl_subchannel_hz / dl_users[k] * (np.log1p(out.dl_sinr[k]) / _LN2)
-        w_dev = slot.device_flops[k, split[k]]
-        d_up = slot.upload_bits[k, split[k]]
-        w_edge = slot.total_flops[k] - w_dev
-        f_edge = share * c.edge_freq_hz
-        d_dl = slot.result_bits[k] if on else 0.0
-        t_local = w_dev / c.device_flops_per_s
-        e_local = w_dev * c.device_joule_per_flop
-        t_up = d_up / max(max(ul_rate, d_up / cap), 1e-300)  # capped_time, per user
-        e_up = p[k] * t_up
-        t_edge = w_edge / max(max(f_edge * phi_e, w_edge / cap), 1e-300)
-        e_edge = c.edge_capacitance * f_edge**2 * w_edge / phi_e
-        t_dl = d_dl / max(max(dl_rate, d_dl / cap), 1e-300)
-        e_dl = q[k] * t_dl
-        latency = t_local + t_up + t_edge + t_dl
-        device_energy = e_local + e_up
-        edge_energy = e_edge + e_dl
-        energy = device_energy + edge_energy
-        # ratios first: all-local (latency == t_ref, energy == e_ref) then costs exactly 1
-        latency_cost = lam * (latency / slot.t_ref[k])
-        energy_cost = (1.0 - lam) * (energy / slot.e_ref[k])
-        user_cost = latency_cost + energy_cost
-        # a stage that cannot finish within the cap fails the task (docs/model.md 5.3)
-        failed = on and (
-            (d_up > 0.0 and ul_rate < d_up / cap)
-            or (w_edge > 0.0 and f_edge * phi_e < w_edge / cap)
-            or (d_dl > 0.0 and dl_rate < d_dl / cap)
-        )
-        if failed:
-            failed_cost = max(user_cost, 1.0) + penalty
-            extra += failed_cost - user_cost
-            user_cost = failed_cost
-        out.user_cost[k] = user_cost
-        out.latency[k] = latency
-        out.energy[k] = energy
-        out.device_energy[k] = device_energy
-        out.edge_energy[k] = edge_energy
-        out.t_local[k] = t_local
-        out.t_up[k] = t_up
-        out.t_edge[k] = t_edge
-        out.t_dl[k] = t_dl
-        out.e_local[k] = e_local
-        out.e_up[k] = e_up
-        out.e_edge[k] = e_edge
-        out.e_dl[k] = e_dl
-        out.ul_rate[k] = ul_rate
-        out.dl_rate[k] = dl_rate
-        out.edge_share[k] = share
-        out.failed[k] = failed
-        total += user_cost  # in order: K all-local users sum to exactly K
+        latency_cost = lam * (out.latency[k] / slot.t_ref[k])
+        energy_cost = (1.0 - lam) * (out.energy[k] / slot.e_ref[k])
         latency_sum += latency_cost
         energy_sum += energy_cost
-    return total / k_users, latency_sum / k_users, energy_sum / k_users, extra / k_users
+        if out.failed[k]:
+            extra += out.user_cost[k] - (latency_cost + energy_cost)
+    mean_cost = mean_user_cost(out)
+    return mean_cost, latency_sum / k_users, energy_sum / k_users, extra / k_users
 
 
 @njit(cache=True)

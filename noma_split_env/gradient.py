@@ -72,11 +72,19 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from noma_split_env.evaluate import KernelSlot, Outcome, Parts, evaluate, kernel_slot
-from noma_split_env.noma import cochannel_groups, decoded_before
+from noma_split_env.evaluate import (
+    KernelSlot,
+    LinkGroups,
+    Outcome,
+    Parts,
+    evaluate,
+    kernel_slot,
+    link_groups,
+)
+from noma_split_env.noma import decoded_before
 from noma_split_env.slot import Allocation, Slot
 
-__all__ = ["CostGradient", "cost_gradient", "gradient_kernel"]
+__all__ = ["CostGradient", "cost_gradient", "gradient_kernel", "gradient_users_into"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,47 +140,113 @@ _CAPPED = 1.0 - 1e-9
 
 
 @njit(cache=True)
+def _weights(
+    failed: bool, user_cost: float, t_ref: float, e_ref: float, lam: float, penalty: float
+) -> tuple[float, float]:
+    """``(a_k, b_k)`` of the module docstring; ``(0, 0)`` for a failed task at cost
+    ``1 + penalty``, which is constant in every variable. (Scalars only: a compiled
+    callee that takes arrays costs ~10 ns per array and call in reference counting.)"""
+    if failed and user_cost <= 1.0 + penalty:
+        return 0.0, 0.0
+    return lam / t_ref, (1.0 - lam) / e_ref
+
+
+@njit(cache=True)
 def _own_and_cross(
     deriv: np.ndarray,
+    k: int,
+    a_k: float,
+    b_k: float,
     power: np.ndarray,
-    t_stage: np.ndarray,
-    sinr: np.ndarray,
+    t_stage: float,
+    sinr: float,
     gain: np.ndarray,
     sub: np.ndarray,
-    active: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
+    members: np.ndarray,
+    start: np.ndarray,
     cap: float,
     psi: float,
     oma: bool,
     uplink: bool,
-    num_subchannels: int,
 ) -> None:
-    """Add ``sum_k h_k dGamma_k/dx_i + b_i T_i`` into ``deriv`` (one link, un-averaged)."""
-    k_users = power.shape[0]
-    members, start = cochannel_groups(sub, active, num_subchannels)
-    for k in range(k_users):
-        deriv[k] += b[k] * t_stage[k]  # d(x_k T_k)/dx_k at fixed T_k
-        g = sinr[k]
-        if not active[k] or t_stage[k] <= 0.0 or t_stage[k] >= cap * _CAPPED or g <= 0.0:
-            continue  # nothing sent, or capped: no latency derivative
-        h = -(a[k] + b[k] * power[k]) * t_stage[k] / ((1.0 + g) * np.log1p(g))
-        deriv[k] += h * g / power[k]
-        if oma:
+    """Add user k's terms of one link into ``deriv`` (un-averaged): ``b_k T_k`` and
+    ``h_k dGamma_k/dx_k`` to its own entry, ``h_k dGamma_k/dx_j`` to each co-channel
+    user ``j``'s."""
+    deriv[k] += b_k * t_stage  # d(x_k T_k)/dx_k at fixed T_k
+    g = sinr
+    if t_stage <= 0.0 or t_stage >= cap * _CAPPED or g <= 0.0:
+        return  # nothing sent, or capped: no latency derivative
+    h = -(a_k + b_k * power[k]) * t_stage / ((1.0 + g) * np.log1p(g))
+    deriv[k] += h * g / power[k]
+    if oma:
+        return
+    for idx in range(start[sub[k]], start[sub[k] + 1]):  # k's co-channel users
+        j = members[idx]
+        if j == k:
             continue
-        for idx in range(start[sub[k]], start[sub[k] + 1]):  # k's co-channel users
-            j = members[idx]
-            if j == k:
-                continue
-            j_first = decoded_before(gain, j, k)
-            if uplink:
-                # weaker users (decoded after k) interfere fully, stronger ones by psi
-                w = psi if j_first else 1.0
-                deriv[j] -= h * w * gain[j] * g * g / (power[k] * gain[k])
-            else:
-                # stronger users' signals interfere, weaker ones are removed up to psi
-                w = 1.0 if j_first else psi
-                deriv[j] -= h * w * g * g / power[k]
+        j_first = decoded_before(gain, j, k)
+        if uplink:
+            # weaker users (decoded after k) interfere fully, stronger ones by psi
+            w = psi if j_first else 1.0
+            deriv[j] -= h * w * gain[j] * g * g / (power[k] * gain[k])
+        else:
+            # stronger users' signals interfere, weaker ones are removed up to psi
+            w = 1.0 if j_first else psi
+            deriv[j] -= h * w * g * g / power[k]
+
+
+@njit(cache=True)
+def gradient_users_into(
+    gp: np.ndarray,
+    gq: np.ndarray,
+    ge: np.ndarray,
+    users: np.ndarray,
+    groups: LinkGroups,
+    ul_sub: np.ndarray,
+    dl_sub: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    parts: Parts,
+    slot: KernelSlot,
+    with_share: bool,
+    oma: bool,
+) -> None:
+    """The terms of the users ``users`` (int array) of ``K dC/dp``, ``K dC/dq`` and
+    ``K dC/de`` added into ``gp``, ``gq``, ``ge`` (``[K]``; un-averaged).
+
+    A user's terms land on its own entries and on its co-channel users' (module
+    docstring), so the entries of a user whose co-channel users of a link are all in
+    ``users`` are exact: what a descent over a few subchannels' users needs.
+    ``groups`` is :func:`~noma_split_env.evaluate.link_groups` of the choice, ``parts``
+    its evaluated outputs at ``(p, q)``.
+    """
+    c = slot.consts[0]
+    psi, lam, cap, penalty = c.sic_residual, c.latency_weight, c.latency_cap_s, c.failure_penalty
+    # arrays out of the tuples once: handing a tuple of arrays to a callee costs
+    # reference counting for every array in it, on every call
+    active, failed, user_cost = groups.active, parts.failed, parts.user_cost
+    t_ref, e_ref = slot.t_ref, slot.e_ref
+    t_up, t_dl, ul_sinr, dl_sinr = parts.t_up, parts.t_dl, parts.ul_sinr, parts.dl_sinr
+    t_edge, e_edge, share = parts.t_edge, parts.e_edge, parts.edge_share
+    g_ul, ul_members, ul_start = groups.ul_gain, groups.ul_members, groups.ul_start
+    g_dl, dl_members, dl_start = groups.dl_gain, groups.dl_members, groups.dl_start
+    for k in users:
+        if not active[k]:
+            continue
+        a_k, b_k = _weights(failed[k], user_cost[k], t_ref[k], e_ref[k], lam, penalty)
+        _own_and_cross(
+            gp, k, a_k, b_k, p, t_up[k], ul_sinr[k], g_ul, ul_sub, ul_members, ul_start,
+            cap, psi, oma, True,
+        )  # fmt: skip
+        _own_and_cross(
+            gq, k, a_k, b_k, q, t_dl[k], dl_sinr[k], g_dl, dl_sub, dl_members, dl_start,
+            cap, psi, oma, False,
+        )  # fmt: skip
+        e = share[k]
+        if with_share and e > 0.0:  # zero share: capped, no derivative
+            if t_edge[k] < cap * _CAPPED:
+                ge[k] -= a_k * t_edge[k] / e
+            ge[k] += 2.0 * b_k * e_edge[k] / e
 
 
 @njit(cache=True)
@@ -191,39 +265,13 @@ def gradient_kernel(
     ``parts`` (module docstring); ``dC/de`` is zeros when ``with_share`` is False (equal
     shares). ``split .. q`` [-, -, -, W, W] are ``[K]``.
     """
-    c = slot.consts[0]
-    psi, lam, cap, penalty = c.sic_residual, c.latency_weight, c.latency_cap_s, c.failure_penalty
-    ul_gain, dl_gain = slot.ul_gain, slot.dl_gain
     k_users = split.shape[0]
-    active = split < slot.num_layers
-    a = lam / slot.t_ref
-    b = (1.0 - lam) / slot.e_ref
-    for k in range(k_users):
-        if parts.failed[k] and parts.user_cost[k] <= 1.0 + penalty:
-            a[k] = 0.0  # a failed task at cost 1 + penalty: constant in every variable
-            b[k] = 0.0
-    g_ul = np.empty(k_users)
-    g_dl = np.empty(k_users)
-    for k in range(k_users):
-        g_ul[k] = ul_gain[k, ul_sub[k]]
-        g_dl[k] = dl_gain[k, dl_sub[k]]
+    groups = link_groups(split, ul_sub, dl_sub, slot)
     gp = np.zeros(k_users)
     gq = np.zeros(k_users)
     ge = np.zeros(k_users)
-    n_sub = ul_gain.shape[1]
-    _own_and_cross(
-        gp, p, parts.t_up, parts.ul_sinr, g_ul, ul_sub, active, a, b, cap, psi, oma, True, n_sub
+    gradient_users_into(
+        gp, gq, ge, np.arange(k_users), groups, ul_sub, dl_sub, p, q, parts, slot, with_share, oma
     )
-    _own_and_cross(
-        gq, q, parts.t_dl, parts.dl_sinr, g_dl, dl_sub, active, a, b, cap, psi, oma, False, n_sub
-    )
-    if with_share:
-        for k in range(k_users):
-            e = parts.edge_share[k]
-            if not active[k] or e <= 0.0:
-                continue  # no work on the edge, or capped at zero share
-            if parts.t_edge[k] < cap * _CAPPED:
-                ge[k] -= a[k] * parts.t_edge[k] / e
-            ge[k] += 2.0 * b[k] * parts.e_edge[k] / e
     inv_k = 1.0 / k_users
     return gp * inv_k, gq * inv_k, ge * inv_k

@@ -39,13 +39,16 @@ __all__ = [
     "decoded_before",
     "noma_dl_sinr",
     "noma_dl_sinr_into",
+    "noma_dl_sinr_user",
     "noma_ul_sinr",
     "noma_ul_sinr_into",
+    "noma_ul_sinr_user",
     "oma_snr",
+    "oma_snr_user",
 ]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def decoded_before(gain: np.ndarray, j: int, k: int) -> bool:
     """True when user j ranks above user k in SIC order (larger gain, ties by index)."""
     return gain[j] > gain[k] or (gain[j] == gain[k] and j < k)
@@ -77,17 +80,19 @@ def cochannel_groups(
     return members, start
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _cochannel_sums(
     gain: np.ndarray,
     signal: np.ndarray,
+    times_gain: bool,
     subchannel: np.ndarray,
     members: np.ndarray,
     start: np.ndarray,
     k: int,
 ) -> tuple[float, float]:
-    """``(sum over stronger, sum over weaker)`` of ``signal`` among k's co-channel users
-    (``members``, ``start``: :func:`cochannel_groups`)."""
+    """``(sum over stronger, sum over weaker)`` of ``signal`` (times ``gain`` if
+    ``times_gain``) among k's co-channel users (``members``, ``start``:
+    :func:`cochannel_groups`)."""
     stronger = 0.0
     weaker = 0.0
     n = subchannel[k]
@@ -95,11 +100,63 @@ def _cochannel_sums(
         j = members[idx]
         if j == k:
             continue
+        x = signal[j] * gain[j] if times_gain else signal[j]
         if decoded_before(gain, j, k):
-            stronger += signal[j]
+            stronger += x
         else:
-            weaker += signal[j]
+            weaker += x
     return stronger, weaker
+
+
+@njit(cache=True, inline="always")
+def noma_ul_sinr_user(
+    k: int,
+    gain: np.ndarray,
+    power_w: np.ndarray,
+    subchannel: np.ndarray,
+    members: np.ndarray,
+    start: np.ndarray,
+    noise_w: float,
+    sic_residual: float,
+) -> float:
+    """Uplink NOMA SINR of the active user ``k`` (module docstring), its co-channel users
+    from :func:`cochannel_groups`; the other arguments as for :func:`noma_ul_sinr_into`.
+    O(size of k's group): what an incremental evaluation of a few users needs."""
+    stronger, weaker = _cochannel_sums(gain, power_w, True, subchannel, members, start, k)
+    return power_w[k] * gain[k] / (weaker + sic_residual * stronger + noise_w)
+
+
+@njit(cache=True, inline="always")
+def noma_dl_sinr_user(
+    k: int,
+    gain: np.ndarray,
+    power_w: np.ndarray,
+    subchannel: np.ndarray,
+    members: np.ndarray,
+    start: np.ndarray,
+    noise_w: float,
+    sic_residual: float,
+) -> float:
+    """Downlink NOMA SINR of the active user ``k`` (as :func:`noma_ul_sinr_user`)."""
+    stronger, weaker = _cochannel_sums(gain, power_w, False, subchannel, members, start, k)
+    g = gain[k]
+    return power_w[k] * g / (g * stronger + sic_residual * g * weaker + noise_w)
+
+
+@njit(cache=True, inline="always")
+def oma_snr_user(
+    k: int,
+    gain: np.ndarray,
+    power_w: np.ndarray,
+    subchannel: np.ndarray,
+    start: np.ndarray,
+    noise_w: float,
+) -> tuple[float, float]:
+    """OMA ``(snr, m_n)`` of the active user ``k`` (as :func:`oma_snr`), ``m_n`` read
+    from the group bounds ``start`` of :func:`cochannel_groups`."""
+    n = subchannel[k]
+    users_on = float(start[n + 1] - start[n])
+    return power_w[k] * gain[k] * users_on / noise_w, users_on
 
 
 @njit(cache=True)
@@ -125,13 +182,13 @@ def noma_ul_sinr_into(
         sic_residual: psi >= 0, residual of already decoded users.
         num_subchannels: N.
     """
-    rx = power_w * gain
     members, start = cochannel_groups(subchannel, active, num_subchannels)
     for k in range(gain.shape[0]):
         out[k] = 0.0
         if active[k]:
-            stronger, weaker = _cochannel_sums(gain, rx, subchannel, members, start, k)
-            out[k] = rx[k] / (weaker + sic_residual * stronger + noise_w)
+            out[k] = noma_ul_sinr_user(
+                k, gain, power_w, subchannel, members, start, noise_w, sic_residual
+            )
     return out
 
 
@@ -173,9 +230,9 @@ def noma_dl_sinr_into(
     for k in range(gain.shape[0]):
         out[k] = 0.0
         if active[k]:
-            stronger, weaker = _cochannel_sums(gain, power_w, subchannel, members, start, k)
-            g = gain[k]
-            out[k] = power_w[k] * g / (g * stronger + sic_residual * g * weaker + noise_w)
+            out[k] = noma_dl_sinr_user(
+                k, gain, power_w, subchannel, members, start, noise_w, sic_residual
+            )
     return out
 
 
@@ -214,14 +271,10 @@ def oma_snr(
         inactive users.
     """
     k_users = gain.shape[0]
-    count = np.zeros(num_subchannels)
-    for k in range(k_users):
-        if active[k]:
-            count[subchannel[k]] += 1.0
+    _, start = cochannel_groups(subchannel, active, num_subchannels)
     snr = np.zeros(k_users)
     share = np.ones(k_users)
     for k in range(k_users):
         if active[k]:
-            share[k] = count[subchannel[k]]
-            snr[k] = power_w[k] * gain[k] * share[k] / noise_w
+            snr[k], share[k] = oma_snr_user(k, gain, power_w, subchannel, start, noise_w)
     return snr, share

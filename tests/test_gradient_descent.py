@@ -8,7 +8,7 @@ import pytest
 
 import agents
 from agents.li_gd import ColdGD, GradientDescent, LiGD, Point, SlotProblem
-from agents.li_gd.variables import project
+from agents.li_gd.variables import free_variables, project
 from noma_split_env import Allocation, Scenario, Slot, evaluate
 
 
@@ -26,28 +26,33 @@ def env_slots(preset: str, n: int, seed: int = 0, **overrides: object) -> list[S
 # ------------------------------------------------------------------ projections
 @pytest.mark.parametrize("seed", range(20))
 def test_budget_projection_is_the_weighted_euclidean_projection(seed):
-    """``project`` on the q block minimizes sum (x - v)^2 / d over {x >= 0, sum x <= 1}."""
+    """``project`` on the free q entries minimizes sum (x - v)^2 / d over {x >= 0,
+    sum x <= cap}, clips the free p entries to [0, 1] and leaves the rest alone."""
     rng = np.random.default_rng(seed)
     k = 5
-    v = np.concatenate([rng.uniform(0, 1, k), rng.normal(0.4, 0.5, k), np.zeros(k)])
+    v = np.concatenate([rng.uniform(-0.2, 1.2, k), rng.normal(0.4, 0.5, k), np.zeros(k)])
     d = rng.uniform(0.1, 2.0, 3 * k)
-    act = np.ones(3 * k, dtype=bool)
-    act[2 * k :] = False
-    act[k + 1] = False  # an inactive user is pinned at 0
-    x = np.empty(3 * k)
-    project(v, d, act, k, x)
-    q, vq, dq, aq = x[k : 2 * k], v[k : 2 * k], d[k : 2 * k], act[k : 2 * k]
-    assert np.all(q >= 0) and q.sum() <= 1 + 1e-12 and q[~aq].sum() == 0
+    free_q = np.ones(k, dtype=bool)
+    free_q[1] = False  # a fixed entry keeps its value and its part of the budget
+    free_p = rng.uniform(size=k) < 0.7
+    free = free_variables(free_p, free_q, np.zeros(k, dtype=bool))
+    cap = rng.uniform(0.2, 1.0)
+    x = np.full(3 * k, -7.0)
+    project(v, d, free, cap, 1.0, x)
+    q, vq, dq = x[k : 2 * k], v[k : 2 * k], d[k : 2 * k]
+    assert np.all(q[free_q] >= 0) and q[free_q].sum() <= cap * (1 + 1e-12)
+    assert q[1] == -7.0 and np.all(x[2 * k :] == -7.0)
 
     def objective(y):
-        return np.sum((y - vq)[aq] ** 2 / dq[aq])
+        return np.sum((y - vq)[free_q] ** 2 / dq[free_q])
 
     for _ in range(300):  # no feasible point is closer in the 1/d metric
-        y = np.where(aq, rng.dirichlet(np.ones(k)) * rng.uniform(0, 1), 0.0)
+        y = np.where(free_q, rng.dirichlet(np.ones(k)) * rng.uniform(0, cap), 0.0)
         assert objective(q) <= objective(y) + 1e-12
         t = rng.uniform(0, 1)
         assert objective(q) <= objective((1 - t) * q + t * y) + 1e-12
-    np.testing.assert_array_equal(x[:k], np.clip(v[:k], 0, 1))
+    np.testing.assert_array_equal(x[:k][free_p], np.clip(v[:k], 0, 1)[free_p])
+    assert np.all(x[:k][~free_p] == -7.0)
 
 
 # ------------------------------------------------------------------ the descent

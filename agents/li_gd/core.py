@@ -14,11 +14,29 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from agents.li_gd.variables import project, revive
-from noma_split_env.evaluate import KernelSlot, Parts, evaluate_into, evaluate_parts, new_parts
-from noma_split_env.gradient import gradient_kernel
+from agents.li_gd.variables import FreeVariables, free_variables, project, revive
+from noma_split_env.evaluate import (
+    KernelSlot,
+    LinkGroups,
+    Parts,
+    copy_parts,
+    evaluate_parts,
+    evaluate_users_into,
+    link_groups,
+    mean_user_cost,
+    new_parts,
+)
+from noma_split_env.gradient import gradient_users_into
 
-__all__ = ["DescentSettings", "descend", "point_cost", "slot_cost"]
+__all__ = [
+    "START_CHEAPER",
+    "START_DEFAULT",
+    "START_GIVEN",
+    "DescentSettings",
+    "descend",
+    "point_cost",
+    "slot_cost",
+]
 
 ARMIJO = 1e-4
 """Sufficient-decrease constant of the line search."""
@@ -56,15 +74,6 @@ class DescentSettings(NamedTuple):
 
 
 @njit(cache=True)
-def _dot(a: np.ndarray, b: np.ndarray) -> float:
-    """``a . b`` as a loop (numba's ``@`` needs SciPy's BLAS)."""
-    total = 0.0
-    for i in range(a.shape[0]):
-        total += a[i] * b[i]
-    return total
-
-
-@njit(cache=True)
 def slot_cost(parts: Parts, mean_user_cost: float, deadline: float, mu: float) -> float:
     """``evaluate``'s slot cost from the kernel's output: mean user cost plus
     ``mu misses / K`` (a failed task is a miss; so is a latency above the deadline)."""
@@ -85,6 +94,99 @@ def _powers(x: np.ndarray, p_max: float, q_max: float, p: np.ndarray, q: np.ndar
         q[i] = x[k + i] * q_max
 
 
+START_GIVEN = 0
+"""Start mode: the descent starts from the given point (after reviving zeros)."""
+START_CHEAPER = 1
+"""Start mode: the given point, or the default point if that already costs less."""
+START_DEFAULT = 2
+"""Start mode: the default point (GD's cold start): the free entries at max power and
+equal parts of what the fixed entries leave of each budget, the rest as given."""
+
+
+@njit(cache=True)
+def _free_masks(
+    groups: LinkGroups,
+    ul_sub: np.ndarray,
+    dl_sub: np.ndarray,
+    ul_free: np.ndarray,
+    dl_free: np.ndarray,
+    with_share: bool,
+) -> FreeVariables:
+    """The free entries of a descent over the subchannel groups ``ul_free``,
+    ``dl_free`` (``[N]`` bool): the uplink powers of the offloading users on a free
+    uplink subchannel, the downlink powers of those on a free downlink subchannel, and
+    (with shares) the edge shares of both."""
+    k = ul_sub.shape[0]
+    free_p = np.zeros(k, dtype=np.bool_)
+    free_q = np.zeros(k, dtype=np.bool_)
+    free_e = np.zeros(k, dtype=np.bool_)
+    for i in range(k):
+        if groups.active[i]:
+            free_p[i] = ul_free[ul_sub[i]]
+            free_q[i] = dl_free[dl_sub[i]]
+            free_e[i] = with_share and (free_p[i] or free_q[i])
+    return free_variables(free_p, free_q, free_e)
+
+
+@njit(cache=True)
+def _left(x: np.ndarray, act: np.ndarray, free_mask: np.ndarray, lo: int, hi: int) -> float:
+    """What the fixed active entries of ``x[lo:hi]`` leave of a budget of 1."""
+    used = 0.0
+    for i in range(lo, hi):
+        if act[i] and not free_mask[i]:
+            used += x[i]
+    return max(1.0 - used, 0.0)
+
+
+@njit(cache=True)
+def _default_point(
+    x: np.ndarray, free: FreeVariables, cap_q: float, cap_e: float, out: np.ndarray
+) -> None:
+    """``x`` with the free entries at the default: p = 1, q = cap_q / n_q, e = cap_e / n_e."""
+    out[:] = x
+    n_p, n_q, n_e = free.n_p, free.n_q, free.n_e
+    for j in range(n_p):
+        out[free.idx[j]] = 1.0
+    for j in range(n_p, n_p + n_q):
+        out[free.idx[j]] = cap_q / n_q
+    for j in range(n_p + n_q, n_p + n_q + n_e):
+        out[free.idx[j]] = cap_e / n_e
+
+
+@njit(cache=True)
+def _evaluate(
+    out: Parts,
+    users: np.ndarray,
+    groups: LinkGroups,
+    split: np.ndarray,
+    ul_sub: np.ndarray,
+    dl_sub: np.ndarray,
+    x: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    settings: DescentSettings,
+    slot: KernelSlot,
+) -> float:
+    """The slot cost at ``x``, ``out`` updated for ``users`` (the others as they were)."""
+    k = p.shape[0]
+    _powers(x, settings.p_max, settings.q_max, p, q)
+    evaluate_users_into(
+        out,
+        users,
+        groups,
+        split,
+        ul_sub,
+        dl_sub,
+        p,
+        q,
+        x[2 * k :],
+        not settings.with_share,
+        settings.oma,
+        slot,
+    )
+    return slot_cost(out, mean_user_cost(out), settings.deadline_s, settings.miss_penalty)
+
+
 @njit(cache=True)
 def descend(
     split: np.ndarray,
@@ -93,6 +195,9 @@ def descend(
     p0: np.ndarray,
     q0: np.ndarray,
     e0: np.ndarray,
+    ul_free: np.ndarray,
+    dl_free: np.ndarray,
+    start_mode: int,
     slot_fields: tuple,
     settings_fields: tuple,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int, int]:
@@ -100,27 +205,30 @@ def descend(
 
     ``split``, ``ul_sub``, ``dl_sub`` (``[K]`` int) stay fixed; the slot is
     ``KernelSlot(*slot_fields)`` and the settings ``DescentSettings(*settings_fields)``
-    (plain tuples cross into numba faster than named ones). Returns
+    (plain tuples cross into numba faster than named ones). Only the variables of the
+    users on the subchannels marked in ``ul_free`` and ``dl_free`` (``[N]`` bool) move
+    (module ``variables``); the cost of a step is evaluated for them alone (the
+    others' outputs cannot change). ``start_mode`` is :data:`START_GIVEN`,
+    :data:`START_CHEAPER` or :data:`START_DEFAULT`. Returns
     ``(p, q, e, cost, gradients, evaluations)``: the best point visited (so never
     above the start) and its slot cost; ``e`` is zeros without ``settings.with_share``.
     """
     slot = KernelSlot(*slot_fields)
     settings = DescentSettings(*settings_fields)
     k = split.shape[0]
-    with_share, oma = settings.with_share, settings.oma
-    deadline, mu = settings.deadline_s, settings.miss_penalty
     p_max, q_max = settings.p_max, settings.q_max
-    active = split < slot.num_layers
+    groups = link_groups(split, ul_sub, dl_sub, slot)
+    active = groups.active
     n_active = active.sum()
     act = np.zeros(3 * k, dtype=np.bool_)
     act[:k] = active
     act[k : 2 * k] = active
-    if with_share:
+    if settings.with_share:
         act[2 * k :] = active
     x = np.zeros(3 * k)
     x[:k] = p0 / p_max
     x[k : 2 * k] = q0 / q_max
-    if with_share:
+    if settings.with_share:
         x[2 * k :] = e0
     if n_active > 0:
         for i in range(k):
@@ -130,70 +238,119 @@ def descend(
         revive(x, act, 2 * k, 3 * k, 1.0 / n_active)
     d = np.ones(3 * k)
     x_new = np.zeros(3 * k)
-    project(x.copy(), d, act, k, x)
-    equal = not with_share
+    every = _free_masks(groups, ul_sub, dl_sub, np.ones(ul_free.shape[0], np.bool_),
+                        np.ones(dl_free.shape[0], np.bool_), settings.with_share)  # fmt: skip
+    project(x.copy(), d, every, 1.0, 1.0, x)
+    free = _free_masks(groups, ul_sub, dl_sub, ul_free, dl_free, settings.with_share)
+    free_mask = np.zeros(3 * k, dtype=np.bool_)
+    free_mask[free.idx] = True
+    cap_q = _left(x, act, free_mask, k, 2 * k)
+    cap_e = _left(x, act, free_mask, 2 * k, 3 * k)
     parts, trial = new_parts(k), new_parts(k)  # the point's outputs, a trial step's
     p, q = np.empty(k), np.empty(k)
-    _powers(x, p_max, q_max, p, q)
-    uc, _, _, _ = evaluate_into(parts, split, ul_sub, dl_sub, p, q, x[2 * k :], equal, oma, slot)
-    f = slot_cost(parts, uc, deadline, mu)
+    all_users = np.arange(k)
     evaluations = 1
-    gradients = 0
-    if n_active == 0:
-        return x[:k] * p_max, x[k : 2 * k] * q_max, x[2 * k :].copy(), f, 0, 1
+    if start_mode == START_DEFAULT:
+        _default_point(x.copy(), free, cap_q, cap_e, x)
+    f = _evaluate(parts, all_users, groups, split, ul_sub, dl_sub, x, p, q, settings, slot)
+    if start_mode == START_CHEAPER and free.idx.shape[0] > 0:
+        _default_point(x, free, cap_q, cap_e, x_new)
+        f_cold = _evaluate(
+            trial, all_users, groups, split, ul_sub, dl_sub, x_new, p, q, settings, slot
+        )
+        evaluations += 1
+        if f_cold < f:
+            x[:] = x_new
+            f = f_cold
+            parts, trial = trial, parts
+    if n_active == 0 or free.idx.shape[0] == 0:
+        return x[:k] * p_max, x[k : 2 * k] * q_max, x[2 * k :].copy(), f, 0, evaluations
+    copy_parts(parts, trial)  # equal outside the free users from here on
+    x_new[:] = x
+    users = free.users
+    idx = free.idx
     g = np.zeros(3 * k)
     g_old = np.zeros(3 * k)
     step = np.zeros(3 * k)
+    v = np.zeros(3 * k)
+    gp, gq, ge = np.zeros(k), np.zeros(k), np.zeros(k)
+    inv_k = 1.0 / k
     alpha = 0.0
     hist = np.full(MEMORY, f)
     best_x = x.copy()
     best_f = f
+    gradients = 0
     while gradients < settings.max_iter:
         _powers(x, p_max, q_max, p, q)
-        gp, gq, ge = gradient_kernel(split, ul_sub, dl_sub, p, q, parts, slot, with_share, oma)
+        gp[:] = 0.0
+        gq[:] = 0.0
+        ge[:] = 0.0
+        gradient_users_into(
+            gp,
+            gq,
+            ge,
+            users,
+            groups,
+            ul_sub,
+            dl_sub,
+            p,
+            q,
+            parts,
+            slot,
+            settings.with_share,
+            settings.oma,
+        )
         gradients += 1
-        g[:k] = gp * p_max
-        g[k : 2 * k] = gq * q_max
-        g[2 * k :] = ge
-        for i in range(3 * k):
+        for i in idx:
+            if i < k:
+                g[i] = gp[i] * inv_k * p_max
+            elif i < 2 * k:
+                g[i] = gq[i - k] * inv_k * q_max
+            else:
+                g[i] = ge[i - 2 * k] * inv_k
             d[i] = max(x[i], SCALE_FLOOR) ** 2
+            v[i] = x[i] - d[i] * g[i]
         # stationarity: the unit scaled step, measured in the scaled metric
-        project(x - d * g, d, act, k, x_new)
+        project(v, d, free, cap_q, cap_e, x_new)
         pg = 0.0
-        for i in range(3 * k):
-            if act[i]:
-                pg = max(pg, abs(x_new[i] - x[i]) / np.sqrt(d[i]))
+        for i in idx:
+            pg = max(pg, abs(x_new[i] - x[i]) / np.sqrt(d[i]))
         if pg <= settings.gtol:
             break
         if gradients == 1:
             alpha = FIRST_STEP / max(pg, 1e-300)
         else:
-            sy = _dot(step, g - g_old)
-            alpha = min(max(_dot(step, step / d) / sy, 1e-12), 1e12) if sy > 0.0 else alpha * 4.0
+            sy = ss = 0.0
+            for i in idx:
+                sy += step[i] * (g[i] - g_old[i])
+                ss += step[i] * (step[i] / d[i])
+            alpha = min(max(ss / sy, 1e-12), 1e12) if sy > 0.0 else alpha * 4.0
         accepted = False
         f_new = f
         for _ in range(MAX_BACKTRACKS):
-            project(x - alpha * d * g, d, act, k, x_new)
-            for i in range(3 * k):
+            for i in idx:
+                v[i] = x[i] - alpha * d[i] * g[i]
+            project(v, d, free, cap_q, cap_e, x_new)
+            decrease = 0.0
+            for i in idx:
                 step[i] = x_new[i] - x[i]
-            decrease = _dot(g, step)
+                decrease += g[i] * step[i]
             if decrease >= 0.0:
                 break  # the step no longer moves: converged to round-off
-            _powers(x_new, p_max, q_max, p, q)
-            uc, _, _, _ = evaluate_into(
-                trial, split, ul_sub, dl_sub, p, q, x_new[2 * k :], equal, oma, slot
+            f_new = _evaluate(
+                trial, users, groups, split, ul_sub, dl_sub, x_new, p, q, settings, slot
             )
             evaluations += 1
-            f_new = slot_cost(trial, uc, deadline, mu)
             if f_new <= hist.max() + ARMIJO * decrease:
                 accepted = True
                 break
             alpha *= 0.5
         if not accepted:
             break
-        x[:] = x_new
-        parts, trial = trial, parts
-        g_old[:] = g
+        for i in idx:
+            x[i] = x_new[i]
+            g_old[i] = g[i]
+        parts, trial = trial, parts  # they differ only in the free users' entries
         small = abs(f - f_new) <= settings.ftol * max(1.0, abs(f))
         f = f_new
         hist[gradients % MEMORY] = f

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from agents.li_gd.core import DescentSettings, descend, point_cost
+from agents.li_gd.core import START_GIVEN, DescentSettings, descend, point_cost
 from noma_split_env import Allocation, Slot, evaluate
 from noma_split_env.evaluate import kernel_slot
 
@@ -61,6 +61,8 @@ class SlotProblem:
         self.p_max = sc.user_max_power_w
         self.q_max = sc.bs_max_power_w
         self._slot_fields = tuple(kernel_slot(slot))
+        self.every_subchannel = np.ones(self.num_subchannels, dtype=np.bool_)
+        """``[N]`` bool, all True: a descent over every user's variables."""
         self._base = DescentSettings(
             with_share=self.with_share,
             oma=sc.access == "oma",
@@ -82,11 +84,24 @@ class SlotProblem:
         gtol: float,
         ftol: float,
         max_iter: int,
+        ul_free: np.ndarray | None = None,
+        dl_free: np.ndarray | None = None,
+        start_mode: int = START_GIVEN,
     ) -> Descent:
-        """:func:`~agents.li_gd.core.descend` on this slot from ``start``."""
+        """:func:`~agents.li_gd.core.descend` on this slot from ``start``: over the users
+        of the subchannels marked in ``ul_free`` and ``dl_free`` (``[N]`` bool; None:
+        every subchannel), the other users' variables fixed."""
         settings = tuple(self._base._replace(gtol=gtol, ftol=ftol, max_iter=max_iter))
         p, q, e, cost, gradients, evaluations = descend(
-            split, ul_sub, dl_sub, *start, self._slot_fields, settings
+            split,
+            ul_sub,
+            dl_sub,
+            *start,
+            self.every_subchannel if ul_free is None else ul_free,
+            self.every_subchannel if dl_free is None else dl_free,
+            start_mode,
+            self._slot_fields,
+            settings,
         )
         return Descent(Point(p, q, e), cost, gradients, evaluations)
 

@@ -9,12 +9,14 @@ its cost); every candidate's continuous variables come from one descent of the c
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from agents.base import BaseAgent, register
+from agents.li_gd.core import START_CHEAPER, START_DEFAULT, START_GIVEN
 from agents.li_gd.problem import Point, SlotProblem
 from noma_split_env import Allocation, Slot
 from noma_split_env.checks import check_number
@@ -76,6 +78,10 @@ class GradientDescent(BaseAgent):
             best result wins.
         max_swaps: Swap partners tried per user update for the split and for each
             link's subchannel (0: moves only).
+        decompose: A candidate's descent moves only the variables of the users on
+            the subchannels the candidate changes (the others fixed, evaluated once):
+            the search's cost then grows with the size of a subchannel group instead
+            of K. False: every descent moves every variable.
     """
 
     name = "gradient-descent"
@@ -90,6 +96,7 @@ class GradientDescent(BaseAgent):
         sweep_tol: float = 1e-7,
         starts: tuple[str, ...] = ("joint",),
         max_swaps: int = 4,
+        decompose: bool = True,
     ) -> None:
         super().__init__()
         owner = type(self).__name__
@@ -117,6 +124,9 @@ class GradientDescent(BaseAgent):
         self.starts = tuple(starts)
         check_number(owner, "max_swaps", max_swaps, lo=0, integer=True)
         self.max_swaps = int(max_swaps)
+        if not isinstance(decompose, bool):
+            raise ValueError(f"{owner}.decompose: got {decompose!r}, allowed: True or False")
+        self.decompose = decompose
 
     # ------------------------------------------------------------------ search
     def _act(self, slot: Slot) -> Allocation:
@@ -269,12 +279,13 @@ class GradientDescent(BaseAgent):
                 link[k] = order_k[0]
                 link[j] = order_j[1] if order_j[0] == link[k] and gain.shape[1] > 1 else order_j[0]
             pair: Candidate | None = None
+            pair_groups = self._users_groups(prob, (k, j), ul, dl)
             chain = state.point
             for t in range(l_max):
                 split = state.split.copy()
                 for user in (k, j):
                     split[user] = (2 * t * levels[user] + l_max) // (2 * l_max)
-                found = self._descend(prob, k, split, ul, dl, chain, chain=True)
+                found = self._descend(prob, k, split, ul, dl, chain, pair_groups, chain=True)
                 chain = found.point
                 if pair is None or found.cost < pair.cost:
                     pair = found
@@ -285,7 +296,7 @@ class GradientDescent(BaseAgent):
                 for s in range(int(levels[user])):
                     split = pair.split.copy()
                     split[user] = s
-                    found = self._descend(prob, k, split, ul, dl, chain, chain=True)
+                    found = self._descend(prob, k, split, ul, dl, chain, pair_groups, chain=True)
                     chain = found.point
                     if found.cost < pair.cost:
                         pair = found
@@ -311,7 +322,10 @@ class GradientDescent(BaseAgent):
                 sub = current.copy()
                 sub[j] = freed
                 ul, dl = (sub, best.dl) if uplink else (best.ul, sub)
-                found = self._descend(prob, k, best.split, ul, dl, best.point)
+                found = self._descend(
+                    prob, k, best.split, ul, dl, best.point,
+                    self._link_groups(prob, uplink, current, sub),
+                )  # fmt: skip
                 if found.cost < best.cost:
                     best = found
         return best
@@ -334,28 +348,52 @@ class GradientDescent(BaseAgent):
                 sub = np.where(current == n, m, np.where(current == m, n, current))
                 sub = np.where(active, sub, current)
                 ul, dl = (sub, state.dl) if uplink else (state.ul, sub)
-                start = self._start(prob, state.split, ul, dl, state.point)
-                run = prob.descend(state.split, ul, dl, start, self.gtol, self.ftol, self.max_iter)
+                free = self._groups(prob, (n, m))
+                run = prob.descend(
+                    state.split, ul, dl, state.point, self.gtol, self.ftol, self.max_iter,
+                    *((free, self._none(prob)) if uplink else (self._none(prob), free)),
+                    start_mode=self._start_mode(chain=False),
+                )  # fmt: skip
                 self._count(run.gradients, run.evaluations)
                 self._relabel_iterations += run.gradients
                 if run.cost < best.cost:
                     best = Candidate(run.cost, state.split, ul, dl, run.point)
         return best
 
-    def _start(
-        self, prob: SlotProblem, split: np.ndarray, ul: np.ndarray, dl: np.ndarray, warm: Point
-    ) -> Point:
-        """The start of a descent: GD the default point; Li-GD the warm point, unless the
-        default point already costs less (two cost evaluations, no gradient): a warm
-        chain that drifted into a poor region (a near-zero power, the wrong user
+    def _start_mode(self, chain: bool) -> int:
+        """How a descent starts: GD from the default point; Li-GD's split loop from the
+        previous split's optimum (``chain``); Li-GD's other moves from the incumbent's
+        point, unless the default point already costs less (one more cost evaluation):
+        a warm chain that drifted into a poor region (a near-zero power, the wrong user
         favoured on a subchannel) does not carry it on to the next candidate."""
-        cold = prob.default_start(split)
         if not self.warm_start:
-            return cold
-        warm_run = prob.descend(split, ul, dl, warm, self.gtol, self.ftol, 0)
-        cold_run = prob.descend(split, ul, dl, cold, self.gtol, self.ftol, 0)
-        self._counts.evaluations += warm_run.evaluations + cold_run.evaluations
-        return warm_run.point if warm_run.cost <= cold_run.cost else cold_run.point
+            return START_DEFAULT
+        return START_GIVEN if chain else START_CHEAPER
+
+    def _groups(self, prob: SlotProblem, subchannels: Iterable[int]) -> np.ndarray:
+        """``[N]`` bool: the subchannel groups whose users a descent moves; every group
+        without ``decompose``."""
+        if not self.decompose:
+            return prob.every_subchannel
+        free = np.zeros(prob.num_subchannels, dtype=np.bool_)
+        free[list(subchannels)] = True
+        return free
+
+    def _none(self, prob: SlotProblem) -> np.ndarray:
+        """No group of a link (every group without ``decompose``)."""
+        return self._groups(prob, ())
+
+    def _moved(self, prob: SlotProblem, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+        """The groups of one link that users left or joined between two assignments."""
+        changed = before != after
+        return self._groups(prob, set(before[changed].tolist()) | set(after[changed].tolist()))
+
+    def _link_groups(
+        self, prob: SlotProblem, uplink: bool, before: np.ndarray, after: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(uplink, downlink)`` groups of a move on one link from ``before`` to ``after``."""
+        moved = self._moved(prob, before, after)
+        return (moved, self._none(prob)) if uplink else (self._none(prob), moved)
 
     def _descend(
         self,
@@ -365,24 +403,33 @@ class GradientDescent(BaseAgent):
         ul: np.ndarray,
         dl: np.ndarray,
         warm: Point,
+        free: tuple[np.ndarray, np.ndarray],
         chain: bool = False,
     ) -> Candidate:
-        """One candidate: its descent from the chain's point (the split loop of Li-GD)
-        or from :meth:`_start`; gradients are booked at user ``k``'s split."""
-        if chain and self.warm_start:  # the split loop: the previous split's optimum
-            start = warm
-        else:
-            start = self._start(prob, split, ul, dl, warm)
-        run = prob.descend(split, ul, dl, start, self.gtol, self.ftol, self.max_iter)
+        """One candidate: its descent over the groups ``free`` (uplink, downlink) from
+        the chain's point (the split loop of Li-GD) or as :meth:`_start_mode` says;
+        gradients are booked at user ``k``'s split."""
+        run = prob.descend(
+            split, ul, dl, warm, self.gtol, self.ftol, self.max_iter, *free,
+            start_mode=self._start_mode(chain),
+        )  # fmt: skip
         self._count(run.gradients, run.evaluations)
         self._per_split[k][split[k]] += run.gradients
         return Candidate(run.cost, split, ul, dl, run.point)
+
+    def _users_groups(
+        self, prob: SlotProblem, users: Iterable[int], ul: np.ndarray, dl: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The uplink and downlink groups of ``users``."""
+        users = list(users)
+        return self._groups(prob, ul[users].tolist()), self._groups(prob, dl[users].tolist())
 
     def _best_for_user(self, prob: SlotProblem, k: int, state: Candidate) -> Candidate:
         """User k's best (split, subchannels) with the others fixed; continuous re-solved."""
         best = state
         split, ul, dl, point = state.split, state.ul, state.dl, state.point
         levels = int(prob.num_layers[k])
+        own = self._users_groups(prob, (k,), ul, dl)
         # 1. split loop, layer by layer; user k enters at the default values
         #    (zeros are revived by the core), the chain carries the previous optimum
         chain = Point(point.p.copy(), point.q.copy(), point.e.copy())
@@ -396,7 +443,7 @@ class GradientDescent(BaseAgent):
                 chain = Point(*(x.copy() for x in point))
                 for x in chain:
                     x[k] = 0.0
-            found = self._descend(prob, k, cand, ul, dl, chain, chain=True)
+            found = self._descend(prob, k, cand, ul, dl, chain, own, chain=True)
             chain = found.point
             if found.cost < best.cost:
                 best = found
@@ -416,7 +463,9 @@ class GradientDescent(BaseAgent):
             start = Point(*(x.copy() for x in point))
             for x in start:
                 x[k], x[j] = x[j], x[k]
-            found = self._descend(prob, k, cand, ul, dl, start)
+            found = self._descend(
+                prob, k, cand, ul, dl, start, self._users_groups(prob, (k, j), ul, dl)
+            )
             if found.cost < best.cost:
                 best = found
         # 2. subchannel moves at the best split: move user k, or swap it with a user
@@ -430,7 +479,10 @@ class GradientDescent(BaseAgent):
                 gain = prob.slot.ul_gain if uplink else prob.slot.dl_gain
                 for sub in _subchannel_moves(gain, current, k, active, self.max_swaps):
                     cand_ul, cand_dl = (sub, base.dl) if uplink else (base.ul, sub)
-                    found = self._descend(prob, k, base.split, cand_ul, cand_dl, base.point)
+                    found = self._descend(
+                        prob, k, base.split, cand_ul, cand_dl, base.point,
+                        self._link_groups(prob, uplink, current, sub),
+                    )  # fmt: skip
                     if found.cost < moved.cost:
                         moved = found
                 # or a co-channel user of k makes room: it moves to another subchannel
@@ -439,7 +491,10 @@ class GradientDescent(BaseAgent):
                 active = base.split < prob.num_layers
                 for sub in _displacements(gain, current, k, active, self.max_swaps):
                     cand_ul, cand_dl = (sub, base.dl) if uplink else (base.ul, sub)
-                    found = self._descend(prob, k, base.split, cand_ul, cand_dl, base.point)
+                    found = self._descend(
+                        prob, k, base.split, cand_ul, cand_dl, base.point,
+                        self._link_groups(prob, uplink, current, sub),
+                    )  # fmt: skip
                     if found.cost < moved.cost:
                         moved = found
             if moved.cost < best.cost:

@@ -5,41 +5,81 @@ For a fixed split and subchannels, a descent works on the normalized vector
     x = (p / P_user_max, q / P_bs_max, e)        [3K], each block [K]
 
 (uplink powers in a box ``[0, 1]``, downlink powers and edge shares each on a
-simplex ``{x >= 0, sum x <= 1}``); entries of users that do not offload are held at 0
-(``act`` marks the free entries). The projections are in the metric ``1/d`` of the
-descent's diagonal scaling ``d`` (docs/model.md section 11.3).
+simplex ``{x >= 0, sum x <= 1}``); entries of users that do not offload are held at 0.
+A descent moves only its *free* entries, listed as one index array ``idx`` into ``x``:
+``n_p`` uplink-power entries first, then ``n_q`` downlink-power entries, then ``n_e``
+edge-share entries (:class:`FreeVariables`). The fixed entries keep their values and
+their part of each budget, so the free ones share what is left: ``cap_q`` of the
+downlink power, ``cap_e`` of the edge server. With every offloading user's entries free
+the caps are 1 and this is the whole problem. The projections are in the metric
+``1/d`` of the descent's diagonal scaling ``d`` (docs/model.md section 11.3).
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
-__all__ = ["project", "project_budget", "revive"]
+__all__ = ["FreeVariables", "free_variables", "project", "project_budget", "revive"]
+
+
+class FreeVariables(NamedTuple):
+    """The entries of ``x`` (module docstring) that a descent moves."""
+
+    idx: np.ndarray
+    """``[n_p + n_q + n_e]`` int indices into ``x``: p entries, then q, then e."""
+    n_p: int
+    """Free uplink powers."""
+    n_q: int
+    """Free downlink powers."""
+    n_e: int
+    """Free edge shares."""
+    users: np.ndarray
+    """The users with a free entry, in index order (whose outputs a step changes,
+    together with their co-channel users, who are among them by construction)."""
+
+
+@njit(cache=True)
+def free_variables(free_p: np.ndarray, free_q: np.ndarray, free_e: np.ndarray) -> FreeVariables:
+    """The :class:`FreeVariables` of three ``[K]`` bool masks."""
+    k = free_p.shape[0]
+    n_p, n_q, n_e = free_p.sum(), free_q.sum(), free_e.sum()
+    idx = np.empty(n_p + n_q + n_e, dtype=np.int64)
+    j = 0
+    for block, mask in ((0, free_p), (1, free_q), (2, free_e)):
+        for i in range(k):
+            if mask[i]:
+                idx[j] = block * k + i
+                j += 1
+    users = np.flatnonzero(free_p | free_q | free_e)
+    return FreeVariables(idx, n_p, n_q, n_e, users)
 
 
 @njit(cache=True)
 def project_budget(
-    v: np.ndarray, d: np.ndarray, act: np.ndarray, lo: int, hi: int, out: np.ndarray
+    v: np.ndarray, d: np.ndarray, idx: np.ndarray, cap: float, out: np.ndarray
 ) -> None:
-    """Projection of ``v[lo:hi]`` onto ``{x >= 0, sum x <= 1}`` in the metric ``1/d``.
+    """Projection of ``v[idx]`` onto ``{x >= 0, sum x <= cap}`` in the metric ``1/d``,
+    into ``out[idx]`` (other entries untouched).
 
-    Minimizes ``sum (x - v)^2 / d`` over the active entries: ``x = max(v - theta d, 0)``
+    Minimizes ``sum (x - v)^2 / d`` over the entries ``idx``: ``x = max(v - theta d, 0)``
     with the smallest ``theta >= 0`` that meets the budget (Duchi et al. 2008 with
-    weights; ``d = 1`` is the Euclidean projection). Inactive entries get 0.
+    weights; ``d = 1`` is the Euclidean projection).
     """
     total = 0.0
-    for i in range(lo, hi):
-        out[i] = max(v[i], 0.0) if act[i] else 0.0
+    for i in idx:
+        out[i] = max(v[i], 0.0)
         total += out[i]
-    if total <= 1.0:
+    if total <= cap:
         return
-    idx = np.empty(hi - lo, dtype=np.int64)
-    ratio = np.empty(hi - lo)
+    pos = np.empty(idx.shape[0], dtype=np.int64)
+    ratio = np.empty(idx.shape[0])
     m = 0
-    for i in range(lo, hi):
-        if act[i] and v[i] > 0.0:
-            idx[m] = i
+    for i in idx:
+        if v[i] > 0.0:
+            pos[m] = i
             ratio[m] = v[i] / d[i]
             m += 1
     order = np.argsort(-ratio[:m])
@@ -47,23 +87,28 @@ def project_budget(
     sum_d = 0.0
     theta = 0.0
     for j in range(m):
-        i = idx[order[j]]
+        i = pos[order[j]]
         sum_v += v[i]
         sum_d += d[i]
-        t = (sum_v - 1.0) / sum_d
+        t = (sum_v - cap) / sum_d
         if ratio[order[j]] > t:
             theta = t
-    for i in range(lo, hi):
-        out[i] = max(v[i] - theta * d[i], 0.0) if act[i] else 0.0
+    for i in idx:
+        out[i] = max(v[i] - theta * d[i], 0.0)
 
 
 @njit(cache=True)
-def project(v: np.ndarray, d: np.ndarray, act: np.ndarray, k: int, out: np.ndarray) -> None:
-    """``x = (p, q, e)`` normalized: box ``[0, 1]`` for p, budgets for q and e."""
-    for i in range(k):
-        out[i] = min(max(v[i], 0.0), 1.0) if act[i] else 0.0
-    project_budget(v, d, act, k, 2 * k, out)
-    project_budget(v, d, act, 2 * k, 3 * k, out)
+def project(
+    v: np.ndarray, d: np.ndarray, free: FreeVariables, cap_q: float, cap_e: float, out: np.ndarray
+) -> None:
+    """The free entries of ``x = (p, q, e)`` normalized: box ``[0, 1]`` for p, the
+    budgets ``cap_q`` for q and ``cap_e`` for e (module docstring), into ``out``."""
+    n_p, n_q = free.n_p, free.n_q
+    for j in range(n_p):
+        i = free.idx[j]
+        out[i] = min(max(v[i], 0.0), 1.0)
+    project_budget(v, d, free.idx[n_p : n_p + n_q], cap_q, out)
+    project_budget(v, d, free.idx[n_p + n_q :], cap_e, out)
 
 
 @njit(cache=True)
