@@ -290,6 +290,29 @@ def evaluate_users_into(
     active = groups.active
     g_ul, ul_members, ul_start = groups.ul_gain, groups.ul_members, groups.ul_start
     g_dl, dl_members, dl_start = groups.dl_gain, groups.dl_members, groups.dl_start
+    device_flops, upload_bits, total_flops = slot.device_flops, slot.upload_bits, slot.total_flops
+    result_bits, t_ref, e_ref = slot.result_bits, slot.t_ref, slot.e_ref
+    (
+        o_cost,
+        o_latency,
+        o_energy,
+        o_device_energy,
+        o_edge_energy,
+        o_t_local,
+        o_t_up,
+        o_t_edge,
+        o_t_dl,
+        o_e_local,
+        o_e_up,
+        o_e_edge,
+        o_e_dl,
+        o_ul_rate,
+        o_dl_rate,
+        o_ul_sinr,
+        o_dl_sinr,
+        o_share,
+        o_failed,
+    ) = out  # fmt: skip  (the order of PARTS)
     m = max(active.sum(), 1)
     for k in users:
         on = active[k]
@@ -305,11 +328,11 @@ def evaluate_users_into(
         # B log2(1 + SINR), through log1p: exact at the low SINRs of far users too
         ul_rate = c.ul_subchannel_hz / ul_users * (np.log1p(ul_sinr) / _LN2)
         dl_rate = c.dl_subchannel_hz / dl_users * (np.log1p(dl_sinr) / _LN2)
-        w_dev = slot.device_flops[k, split[k]]
-        d_up = slot.upload_bits[k, split[k]]
-        w_edge = slot.total_flops[k] - w_dev
+        w_dev = device_flops[k, split[k]]
+        d_up = upload_bits[k, split[k]]
+        w_edge = total_flops[k] - w_dev
         f_edge = share * c.edge_freq_hz
-        d_dl = slot.result_bits[k] if on else 0.0
+        d_dl = result_bits[k] if on else 0.0
         t_local = w_dev / c.device_flops_per_s
         e_local = w_dev * c.device_joule_per_flop
         t_up = d_up / max(max(ul_rate, d_up / cap), 1e-300)  # capped_time, per user
@@ -323,7 +346,7 @@ def evaluate_users_into(
         edge_energy = e_edge + e_dl
         energy = device_energy + edge_energy
         # ratios first: all-local (latency == t_ref, energy == e_ref) then costs exactly 1
-        user_cost = lam * (latency / slot.t_ref[k]) + (1.0 - lam) * (energy / slot.e_ref[k])
+        user_cost = lam * (latency / t_ref[k]) + (1.0 - lam) * (energy / e_ref[k])
         # a stage that cannot finish within the cap fails the task (docs/model.md 5.3)
         failed = on and (
             (d_up > 0.0 and ul_rate < d_up / cap)
@@ -332,25 +355,25 @@ def evaluate_users_into(
         )
         if failed:
             user_cost = max(user_cost, 1.0) + penalty
-        out.user_cost[k] = user_cost
-        out.latency[k] = latency
-        out.energy[k] = energy
-        out.device_energy[k] = device_energy
-        out.edge_energy[k] = edge_energy
-        out.t_local[k] = t_local
-        out.t_up[k] = t_up
-        out.t_edge[k] = t_edge
-        out.t_dl[k] = t_dl
-        out.e_local[k] = e_local
-        out.e_up[k] = e_up
-        out.e_edge[k] = e_edge
-        out.e_dl[k] = e_dl
-        out.ul_rate[k] = ul_rate
-        out.dl_rate[k] = dl_rate
-        out.ul_sinr[k] = ul_sinr
-        out.dl_sinr[k] = dl_sinr
-        out.edge_share[k] = share
-        out.failed[k] = failed
+        o_cost[k] = user_cost
+        o_latency[k] = latency
+        o_energy[k] = energy
+        o_device_energy[k] = device_energy
+        o_edge_energy[k] = edge_energy
+        o_t_local[k] = t_local
+        o_t_up[k] = t_up
+        o_t_edge[k] = t_edge
+        o_t_dl[k] = t_dl
+        o_e_local[k] = e_local
+        o_e_up[k] = e_up
+        o_e_edge[k] = e_edge
+        o_e_dl[k] = e_dl
+        o_ul_rate[k] = ul_rate
+        o_dl_rate[k] = dl_rate
+        o_ul_sinr[k] = ul_sinr
+        o_dl_sinr[k] = dl_sinr
+        o_share[k] = share
+        o_failed[k] = failed
 
 
 @njit(cache=True)

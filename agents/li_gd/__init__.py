@@ -45,9 +45,23 @@ variables ``x = (p / P_user_max, q / P_bs_max, e)`` on the analytic gradient ``g
 The line search uses the full slot cost, deadline misses included (the miss term has
 zero gradient but can block a step). Zero power is the degenerate point where an
 upload or download takes ``latency_cap_s`` and the latency gradient vanishes, so a
-start that gives an offloading user zero ``p``, ``q`` or ``e`` gives it the default
-instead (``P_user_max``, ``P_bs_max / m``, ``1 / m`` for ``m`` offloading users; the
-others' budgets are scaled down to make room).
+start that gives a free offloading user zero ``p``, ``q`` or ``e`` gives it the
+default instead (``P_user_max``, ``P_bs_max / m``, ``1 / m`` for ``m`` offloading
+users; the others' budgets are scaled down to make room).
+
+**Decomposition by subchannel** (``decompose=True``, the default). A user's cost
+depends only on its own variables and on those of its co-channel users, and the
+only couplings across subchannels are the BS-power and edge-share budgets. So the
+descent of a candidate moves only the variables of the users on the subchannels the
+candidate changes (user ``k``'s two groups for a split; the old and new group of
+each link for a move, a swap, a refill or a relabelling); the others keep theirs and
+the free users share what they leave of each budget. The start is evaluated once
+for everyone, then each step re-evaluates only the free users
+(:func:`noma_split_env.evaluate.evaluate_users_into`, bit-identical to a full
+evaluation) and computes only their gradient terms: a step costs the size of two
+subchannel groups instead of K. When the sweeps settle, one descent over every
+variable (the rebalance) trades the budgets between groups before the relabellings
+are tried; the final polish is a full descent too.
 
 **Discrete variables.** Start (``starts=("joint",)``): the users' splits looped
 together, depth ``t = 0 .. L_max - 1`` with ``s_k = round(t L_k / L_max)`` (the env's
@@ -87,9 +101,10 @@ for user ``k``, the others fixed:
    than ``sweep_tol max(1, |C|)``.
 
 Starts of the descents: the split loops (joint and per user) chain each descent from
-the previous split's optimum (Li-GD) or the default point (GD). The split swaps and
-subchannel moves of Li-GD start from the incumbent's point unless the default point
-already costs less there (two cost evaluations, no gradient): after a subchannel move
+the previous split's optimum (Li-GD) or the default point (GD; under the
+decomposition, the free users at the default and the others as in the incumbent).
+The split swaps and subchannel moves of Li-GD start from the incumbent's point unless
+the default point already costs less there (one more cost evaluation, no gradient): after a subchannel move
 the incumbent's powers may favour the wrong user of the new subchannel, a trap the
 cold start of GD escapes. Without this guard Li-GD's mean cost on ``default`` was
 1.3e-4 above GD's (worse by 0.5-6% on 4 of 500 slots); with it the two agree to 1e-8
@@ -99,7 +114,7 @@ A user whose update changed only its own split counts as settled; after a subcha
 move (its split loop was not run on the new subchannel), a swap or a refill (a
 partner changed too) everyone, the user included, is checked again. When ``K``
 consecutive user updates change nothing (every user is at its best given the others),
-the subchannel relabellings are tried: on one link every user of subchannel ``n``
+the rebalance (above) and then the subchannel relabellings are tried: on one link every user of subchannel ``n``
 moves to ``m`` and every user of ``m`` to ``n``, for every pair with a user on it,
 each descended from the incumbent's point (or the default point if cheaper there);
 the best, if it improves, replaces the incumbent and the sweeps go on. No single move

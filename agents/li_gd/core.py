@@ -230,20 +230,20 @@ def descend(
     x[k : 2 * k] = q0 / q_max
     if settings.with_share:
         x[2 * k :] = e0
+    free = _free_masks(groups, ul_sub, dl_sub, ul_free, dl_free, settings.with_share)
+    free_mask = np.zeros(3 * k, dtype=np.bool_)
+    free_mask[free.idx] = True
     if n_active > 0:
         for i in range(k):
-            if active[i] and x[i] <= 0.0:
+            if free_mask[i] and x[i] <= 0.0:
                 x[i] = 1.0
-        revive(x, act, k, 2 * k, 1.0 / n_active)
-        revive(x, act, 2 * k, 3 * k, 1.0 / n_active)
+        revive(x, act, free_mask, k, 2 * k, 1.0 / n_active)
+        revive(x, act, free_mask, 2 * k, 3 * k, 1.0 / n_active)
     d = np.ones(3 * k)
     x_new = np.zeros(3 * k)
     every = _free_masks(groups, ul_sub, dl_sub, np.ones(ul_free.shape[0], np.bool_),
                         np.ones(dl_free.shape[0], np.bool_), settings.with_share)  # fmt: skip
     project(x.copy(), d, every, 1.0, 1.0, x)
-    free = _free_masks(groups, ul_sub, dl_sub, ul_free, dl_free, settings.with_share)
-    free_mask = np.zeros(3 * k, dtype=np.bool_)
-    free_mask[free.idx] = True
     cap_q = _left(x, act, free_mask, k, 2 * k)
     cap_e = _left(x, act, free_mask, 2 * k, 3 * k)
     parts, trial = new_parts(k), new_parts(k)  # the point's outputs, a trial step's

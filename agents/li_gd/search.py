@@ -229,7 +229,9 @@ class GradientDescent(BaseAgent):
         updates = 0
         while updates < self.max_sweeps * k_users:
             if unchanged >= k_users:
-                moved = self._best_relabel(prob, state)
+                moved = self._rebalance(prob, state)
+                if not self._improves(moved, state):
+                    moved = self._best_relabel(prob, state)
                 if not self._improves(moved, state):
                     break
                 state, unchanged = moved, 0
@@ -359,6 +361,18 @@ class GradientDescent(BaseAgent):
                 if run.cost < best.cost:
                     best = Candidate(run.cost, state.split, ul, dl, run.point)
         return best
+
+    def _rebalance(self, prob: SlotProblem, state: Candidate) -> Candidate:
+        """``state`` with every variable descended at once (with ``decompose`` the user
+        updates descend only the groups they change, so the budgets shared by all
+        groups, BS power and edge shares, are traded between groups only here)."""
+        if not self.decompose:
+            return state
+        run = prob.descend(
+            state.split, state.ul, state.dl, state.point, self.gtol, self.ftol, self.max_iter
+        )
+        self._count(run.gradients, run.evaluations)
+        return state.replace(cost=run.cost, point=run.point) if run.cost < state.cost else state
 
     def _start_mode(self, chain: bool) -> int:
         """How a descent starts: GD from the default point; Li-GD's split loop from the

@@ -112,12 +112,15 @@ def project(
 
 
 @njit(cache=True)
-def revive(x: np.ndarray, act: np.ndarray, lo: int, hi: int, default: float) -> None:
-    """Give active entries at 0 the ``default``; scale the others to keep ``sum <= 1``."""
+def revive(
+    x: np.ndarray, act: np.ndarray, free: np.ndarray, lo: int, hi: int, default: float
+) -> None:
+    """Give the free active entries of ``x[lo:hi]`` at 0 the ``default``; scale the
+    other active entries to keep ``sum <= 1`` (fixed entries at 0 stay at 0)."""
     revived = 0.0
     rest = 0.0
     for i in range(lo, hi):
-        if act[i] and x[i] <= 0.0:
+        if act[i] and free[i] and x[i] <= 0.0:
             revived += default
         elif act[i]:
             rest += x[i]
@@ -126,4 +129,4 @@ def revive(x: np.ndarray, act: np.ndarray, lo: int, hi: int, default: float) -> 
     scale = max(1.0 - revived, 0.0) / rest if revived + rest > 1.0 and rest > 0.0 else 1.0
     for i in range(lo, hi):
         if act[i]:
-            x[i] = default if x[i] <= 0.0 else x[i] * scale
+            x[i] = default if free[i] and x[i] <= 0.0 else x[i] * scale
