@@ -106,17 +106,17 @@ decomposition, the free users at the default and the others as in the incumbent)
 The split swaps and subchannel moves of Li-GD start from the incumbent's point unless
 the default point already costs less there (one more cost evaluation, no gradient):
 after a subchannel move the incumbent's powers may favour the wrong user of the new
-subchannel, a trap the cold start of GD escapes. Without this guard Li-GD's mean cost on ``default`` was
-1.3e-4 above GD's (worse by 0.5-6% on 4 of 500 slots); with it the two agree to 1e-8
-at 5.3x fewer gradients (``benchmarks/bench_solvers.py``).
+subchannel, a trap the cold start of GD escapes. Without this guard Li-GD's mean
+cost on ``default`` was 1.3e-4 above GD's (worse by 0.5-6% on 4 of 500 slots).
 
 A user whose update changed only its own split counts as settled; after a subchannel
 move (its split loop was not run on the new subchannel), a swap or a refill (a
 partner changed too) everyone, the user included, is checked again. When ``K``
 consecutive user updates change nothing (every user is at its best given the others),
 the rebalance (above) and then the subchannel relabellings are tried: on one link
-every user of subchannel ``n`` moves to ``m`` and every user of ``m`` to ``n``, for every pair with a user on it,
-each descended from the incumbent's point (or the default point if cheaper there);
+every user of subchannel ``n`` moves to ``m`` and every user of ``m`` to ``n``, for
+every pair with a user on it, each descended from the incumbent's point (or the
+default point if cheaper there);
 the best, if it improves, replaces the incumbent and the sweeps go on. No single move
 or pairwise swap can do that, and on ``K = 3, N = 2`` slots the sweeps alone ended
 up to 5.4% above the optimum for want of it (``tests/test_li_gd.py``). The search
