@@ -63,16 +63,22 @@ subchannel groups instead of K. When the sweeps settle, one descent over every
 variable (the rebalance) trades the budgets between groups before the relabellings
 are tried; the final polish is a full descent too.
 
-**Discrete variables.** Start (``starts=("joint",)``): the users' splits looped
+**Discrete variables.** Two starts by default (``starts=("joint", "local")``), each
+searched by the sweeps below, the best result kept. ``"joint"``: the users' splits looped
 together, depth ``t = 0 .. L_max - 1`` with ``s_k = round(t L_k / L_max)`` (the env's
 decoding of a split), each descent warm-started from the previous depth's optimum,
 uplink and downlink subchannel of each user = its best gain; the best of these
 all-offloading points starts the sweeps. (Starting from everyone offloading matters:
 under equal edge shares the edge energy of a task falls with the square of its share,
 so two users may each lose alone by offloading and both win together; sweeps from
-all-local miss such pairs.) ``"local"`` and ``"edge"`` (everyone at ``s = 0``) are
-other starts; with several, the best result wins. Then coordinate sweeps over users;
-for user ``k``, the others fixed:
+all-local miss such pairs.) ``"local"``: everyone local; the sweeps from there end
+where users that enter one at a time lead, and on ``default`` that is often where two
+users must change split together from the joint start (one entering, one leaving,
+subchannels regrouped): with the joint start alone Li-GD ended more than 0.5% above a
+multi-start search on 7 of 200 ``default`` slots (seed 2), with both on 1
+(``benchmarks/bench_optimality.py``), at twice the time. ``"edge"`` (everyone at
+``s = 0``) is a third start. Then coordinate sweeps over users; for user ``k``, the
+others fixed:
 
 1. split loop: ``s_k = 0, 1, ..., L_k - 1``, each split's descent started from the
    previous split's optimum (Li-GD) or from the default point (GD), the first from
@@ -90,13 +96,17 @@ for user ``k``, the others fixed:
    all-local no single-user move gets there);
 2. split swaps: user ``k`` exchanges splits (and its powers) with a user running the
    same model, at most ``max_swaps`` partners (those whose uplink gain differs most);
-3. subchannel moves at the best split found: user ``k`` on every other uplink
-   subchannel, then swapping uplink subchannels with at most ``max_swaps`` offloading
-   users of other subchannels (those for which both gain most,
-   ``log(g_k[n_j] / g_k[n_k]) + log(g_j[n_k] / g_j[n_j])``), then each of
+3. subchannel moves at the best split found (for a local ``k`` whose split loop
+   found nothing better, at its best offloading split all the same: entering often
+   pays only on another subchannel or once a partner moved): user ``k`` on every
+   other uplink subchannel, then swapping uplink subchannels with at most
+   ``max_swaps`` offloading users of other subchannels (those for which both gain
+   most, ``log(g_k[n_j] / g_k[n_k]) + log(g_j[n_k] / g_j[n_j])``), then each of
    ``max_swaps`` co-channel users of ``k`` moving to every other subchannel (a
-   partner makes room: 0.3% lower mean cost on ``default``), each descended from
-   the best point; the best is kept; then the same for the downlink;
+   partner makes room: 0.3% lower mean cost on ``default``); each of these that
+   changes two subchannels is also tried with its two groups trading subchannels
+   (the gains differ by subchannel, so a regrouping may pay only relabelled); each
+   descended from the best point; the best is kept; then the same for the downlink;
 4. the user's best choice replaces the incumbent if it lowers the slot cost by more
    than ``sweep_tol max(1, |C|)``.
 
