@@ -63,7 +63,8 @@ subchannel groups instead of K. When the sweeps settle, one descent over every
 variable (the rebalance) trades the budgets between groups before the relabellings
 are tried; the final polish is a full descent too.
 
-**Discrete variables.** Two starts by default (``starts=("joint", "local")``), each
+**Discrete variables.** Two starts on small cells (``starts=None``: ``"joint"`` and
+``"local"`` up to ``LOCAL_START_MAX_USERS = 8`` users, ``"joint"`` alone above), each
 searched by the sweeps below, the best result kept. ``"joint"``: the users' splits looped
 together, depth ``t = 0 .. L_max - 1`` with ``s_k = round(t L_k / L_max)`` (the env's
 decoding of a split), each descent warm-started from the previous depth's optimum,
@@ -76,8 +77,9 @@ where users that enter one at a time lead, and on ``default`` that is often wher
 users must change split together from the joint start (one entering, one leaving,
 subchannels regrouped): with the joint start alone Li-GD ended more than 0.5% above a
 multi-start search on 7 of 200 ``default`` slots (seed 2), with both on 1
-(``benchmarks/bench_optimality.py``), at twice the time. ``"edge"`` (everyone at
-``s = 0``) is a third start. Then coordinate sweeps over users; for user ``k``, the
+(``benchmarks/bench_optimality.py``), at twice the time; on larger cells the second
+start costs two to six times for 0.1% (``search.LOCAL_START_MAX_USERS``). ``"edge"``
+(everyone at ``s = 0``) is a third start. Then coordinate sweeps over users; for user ``k``, the
 others fixed:
 
 1. split loop: ``s_k = 0, 1, ..., L_k - 1``, each split's descent started from the

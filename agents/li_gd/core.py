@@ -71,6 +71,9 @@ class DescentSettings(NamedTuple):
     """Stop when a step changes the cost by at most ``ftol max(1, |C|)``."""
     max_iter: int
     """Gradients per descent, at most."""
+    give_up_after: int
+    """After this many gradients a descent whose best cost is still above its
+    ``give_up_above`` argument stops (a candidate that cannot win)."""
 
 
 @njit(cache=True)
@@ -198,6 +201,7 @@ def descend(
     ul_free: np.ndarray,
     dl_free: np.ndarray,
     start_mode: int,
+    give_up_above: float,
     slot_fields: tuple,
     settings_fields: tuple,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int, int]:
@@ -209,7 +213,9 @@ def descend(
     users on the subchannels marked in ``ul_free`` and ``dl_free`` (``[N]`` bool) move
     (module ``variables``); the cost of a step is evaluated for them alone (the
     others' outputs cannot change). ``start_mode`` is :data:`START_GIVEN`,
-    :data:`START_CHEAPER` or :data:`START_DEFAULT`. Returns
+    :data:`START_CHEAPER` or :data:`START_DEFAULT`. After
+    ``settings.give_up_after`` gradients the descent stops if its best cost is still
+    above ``give_up_above`` (``inf``: never). Returns
     ``(p, q, e, cost, gradients, evaluations)``: the best point visited (so never
     above the start) and its slot cost; ``e`` is zeros without ``settings.with_share``.
     """
@@ -281,6 +287,8 @@ def descend(
     best_f = f
     gradients = 0
     while gradients < settings.max_iter:
+        if gradients >= settings.give_up_after and best_f > give_up_above:
+            break  # this candidate will not win: not worth converging
         _powers(x, p_max, q_max, p, q)
         gp[:] = 0.0
         gq[:] = 0.0

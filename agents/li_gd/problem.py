@@ -61,6 +61,7 @@ class SlotProblem:
         self.p_max = sc.user_max_power_w
         self.q_max = sc.bs_max_power_w
         self._slot_fields = tuple(kernel_slot(slot))
+        self._settings: dict[tuple[float, float, int, int], tuple] = {}
         self.every_subchannel = np.ones(self.num_subchannels, dtype=np.bool_)
         """``[N]`` bool, all True: a descent over every user's variables."""
         self._base = DescentSettings(
@@ -73,7 +74,9 @@ class SlotProblem:
             gtol=0.0,
             ftol=0.0,
             max_iter=0,
+            give_up_after=0,
         )
+        self._base_fields = tuple(self._base)
 
     def descend(
         self,
@@ -87,11 +90,22 @@ class SlotProblem:
         ul_free: np.ndarray | None = None,
         dl_free: np.ndarray | None = None,
         start_mode: int = START_GIVEN,
+        give_up_above: float = math.inf,
+        give_up_after: int = 0,
     ) -> Descent:
         """:func:`~agents.li_gd.core.descend` on this slot from ``start``: over the users
         of the subchannels marked in ``ul_free`` and ``dl_free`` (``[N]`` bool; None:
-        every subchannel), the other users' variables fixed."""
-        settings = tuple(self._base._replace(gtol=gtol, ftol=ftol, max_iter=max_iter))
+        every subchannel), the other users' variables fixed; after ``give_up_after``
+        gradients it stops if its best cost is still above ``give_up_above``."""
+        key = (gtol, ftol, max_iter, give_up_after)
+        settings = self._settings.get(key)
+        if settings is None:  # one tuple per tolerance set: a slot makes thousands of calls
+            settings = tuple(
+                self._base._replace(
+                    gtol=gtol, ftol=ftol, max_iter=max_iter, give_up_after=give_up_after
+                )
+            )
+            self._settings[key] = settings
         p, q, e, cost, gradients, evaluations = descend(
             split,
             ul_sub,
@@ -100,6 +114,7 @@ class SlotProblem:
             self.every_subchannel if ul_free is None else ul_free,
             self.every_subchannel if dl_free is None else dl_free,
             start_mode,
+            give_up_above,
             self._slot_fields,
             settings,
         )
@@ -109,7 +124,7 @@ class SlotProblem:
         self, split: np.ndarray, ul_sub: np.ndarray, dl_sub: np.ndarray, point: Point
     ) -> float:
         """The slot cost at a point, without building an :class:`Allocation`."""
-        return point_cost(split, ul_sub, dl_sub, *point, self._slot_fields, tuple(self._base))
+        return point_cost(split, ul_sub, dl_sub, *point, self._slot_fields, self._base_fields)
 
     def default_start(self, split: np.ndarray, scale: float = 1.0) -> Point:
         """``scale`` x (max power, equal BS power, equal edge shares) for offloading users."""
