@@ -40,7 +40,9 @@ variables ``x = (p / P_user_max, q / P_bs_max, e)`` on the analytic gradient ``g
 * stop when the scaled projected-gradient step ``|D^(-1/2) (P_D(x - D g) - x)|_inf``
   (the sensitivity to relative changes of the variables) is at most ``gtol``, when a
   step changes the cost by at most ``ftol max(1, |C|)``, when no step passes the line
-  search, or after ``max_iter`` gradients.
+  search, when 20 gradients in a row found no point better than the best by more than
+  that (``core.STALL``: the non-monotone rule lets the iterate wander where the cost
+  jumps), or after ``max_iter`` gradients.
 
 The line search uses the full slot cost, deadline misses included (the miss term has
 zero gradient but can block a step). Zero power is the degenerate point where an
@@ -105,10 +107,10 @@ others fixed:
    ``max_swaps`` offloading users of other subchannels (those for which both gain
    most, ``log(g_k[n_j] / g_k[n_k]) + log(g_j[n_k] / g_j[n_j])``), then each of
    ``max_swaps`` co-channel users of ``k`` moving to every other subchannel (a
-   partner makes room: 0.3% lower mean cost on ``default``); each of these that
-   changes two subchannels is also tried with its two groups trading subchannels
-   (the gains differ by subchannel, so a regrouping may pay only relabelled); each
-   descended from the best point; the best is kept; then the same for the downlink;
+   partner makes room: 0.3% lower mean cost on ``default``); on two subchannels each
+   of these is also tried with its two new groups trading subchannels (the gains
+   differ by subchannel, so a regrouping may pay only relabelled); each descended
+   from the best point; the best is kept; then the same for the downlink;
 4. the user's best choice replaces the incumbent if it lowers the slot cost by more
    than ``sweep_tol max(1, |C|)``.
 
