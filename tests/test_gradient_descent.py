@@ -38,7 +38,7 @@ def test_budget_projection_is_the_weighted_euclidean_projection(seed):
     free = free_variables(free_p, free_q, np.zeros(k, dtype=bool))
     cap = rng.uniform(0.2, 1.0)
     x = np.full(3 * k, -7.0)
-    project(v, d, free, cap, 1.0, x)
+    project(v, d, free, cap, 1.0, x, np.empty(3 * k, dtype=np.int64))
     q, vq, dq = x[k : 2 * k], v[k : 2 * k], d[k : 2 * k]
     assert np.all(q[free_q] >= 0) and q[free_q].sum() <= cap * (1 + 1e-12)
     assert q[1] == -7.0 and np.all(x[2 * k :] == -7.0)

@@ -255,7 +255,8 @@ def descend(
     x_new = np.zeros(3 * k)
     every = _free_masks(groups, ul_sub, dl_sub, np.ones(ul_free.shape[0], np.bool_),
                         np.ones(dl_free.shape[0], np.bool_), settings.with_share)  # fmt: skip
-    project(x.copy(), d, every, 1.0, 1.0, x)
+    order = np.empty(3 * k, dtype=np.int64)  # projection scratch
+    project(x.copy(), d, every, 1.0, 1.0, x, order)
     cap_q = _left(x, act, free_mask, k, 2 * k)
     cap_e = _left(x, act, free_mask, 2 * k, 3 * k)
     parts, trial = new_parts(k), new_parts(k)  # the point's outputs, a trial step's
@@ -326,7 +327,7 @@ def descend(
             d[i] = max(x[i], SCALE_FLOOR) ** 2
             v[i] = x[i] - d[i] * g[i]
         # stationarity: the unit scaled step, measured in the scaled metric
-        project(v, d, free, cap_q, cap_e, x_new)
+        project(v, d, free, cap_q, cap_e, x_new, order)
         pg = 0.0
         for i in idx:
             pg = max(pg, abs(x_new[i] - x[i]) / np.sqrt(d[i]))
@@ -345,7 +346,7 @@ def descend(
         for _ in range(MAX_BACKTRACKS):
             for i in idx:
                 v[i] = x[i] - alpha * d[i] * g[i]
-            project(v, d, free, cap_q, cap_e, x_new)
+            project(v, d, free, cap_q, cap_e, x_new, order)
             decrease = 0.0
             for i in idx:
                 step[i] = x_new[i] - x[i]

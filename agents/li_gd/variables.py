@@ -59,14 +59,22 @@ def free_variables(free_p: np.ndarray, free_q: np.ndarray, free_e: np.ndarray) -
 
 @njit(cache=True)
 def project_budget(
-    v: np.ndarray, d: np.ndarray, idx: np.ndarray, cap: float, out: np.ndarray
+    v: np.ndarray,
+    d: np.ndarray,
+    idx: np.ndarray,
+    cap: float,
+    out: np.ndarray,
+    order: np.ndarray,
 ) -> None:
     """Projection of ``v[idx]`` onto ``{x >= 0, sum x <= cap}`` in the metric ``1/d``,
-    into ``out[idx]`` (other entries untouched).
+    into ``out[idx]`` (other entries untouched); ``order`` is int scratch of at least
+    ``len(idx)`` entries.
 
     Minimizes ``sum (x - v)^2 / d`` over the entries ``idx``: ``x = max(v - theta d, 0)``
     with the smallest ``theta >= 0`` that meets the budget (Duchi et al. 2008 with
-    weights; ``d = 1`` is the Euclidean projection).
+    weights; ``d = 1`` is the Euclidean projection). The entries are ranked by
+    ``v / d`` with an insertion sort: a budget is shared by a few users per descent,
+    and the sort allocates nothing.
     """
     total = 0.0
     for i in idx:
@@ -74,24 +82,25 @@ def project_budget(
         total += out[i]
     if total <= cap:
         return
-    pos = np.empty(idx.shape[0], dtype=np.int64)
-    ratio = np.empty(idx.shape[0])
     m = 0
     for i in idx:
-        if v[i] > 0.0:
-            pos[m] = i
-            ratio[m] = v[i] / d[i]
+        if v[i] > 0.0:  # insert i, keeping order[:m] by decreasing v / d
+            r = v[i] / d[i]
+            j = m
+            while j > 0 and v[order[j - 1]] / d[order[j - 1]] < r:
+                order[j] = order[j - 1]
+                j -= 1
+            order[j] = i
             m += 1
-    order = np.argsort(-ratio[:m])
     sum_v = 0.0
     sum_d = 0.0
     theta = 0.0
     for j in range(m):
-        i = pos[order[j]]
+        i = order[j]
         sum_v += v[i]
         sum_d += d[i]
         t = (sum_v - cap) / sum_d
-        if ratio[order[j]] > t:
+        if v[i] / d[i] > t:
             theta = t
     for i in idx:
         out[i] = max(v[i] - theta * d[i], 0.0)
@@ -99,16 +108,23 @@ def project_budget(
 
 @njit(cache=True)
 def project(
-    v: np.ndarray, d: np.ndarray, free: FreeVariables, cap_q: float, cap_e: float, out: np.ndarray
+    v: np.ndarray,
+    d: np.ndarray,
+    free: FreeVariables,
+    cap_q: float,
+    cap_e: float,
+    out: np.ndarray,
+    order: np.ndarray,
 ) -> None:
     """The free entries of ``x = (p, q, e)`` normalized: box ``[0, 1]`` for p, the
-    budgets ``cap_q`` for q and ``cap_e`` for e (module docstring), into ``out``."""
+    budgets ``cap_q`` for q and ``cap_e`` for e (module docstring), into ``out``
+    (``order``: int scratch of ``len(x)`` entries)."""
     n_p, n_q = free.n_p, free.n_q
     for j in range(n_p):
         i = free.idx[j]
         out[i] = min(max(v[i], 0.0), 1.0)
-    project_budget(v, d, free.idx[n_p : n_p + n_q], cap_q, out)
-    project_budget(v, d, free.idx[n_p + n_q :], cap_e, out)
+    project_budget(v, d, free.idx[n_p : n_p + n_q], cap_q, out, order)
+    project_budget(v, d, free.idx[n_p + n_q :], cap_e, out, order)
 
 
 @njit(cache=True)
