@@ -377,14 +377,14 @@ def evaluate_users_into(
 
 
 @njit(cache=True)
-def mean_user_cost(out: Parts) -> float:
-    """``mean_k c_k`` of evaluated parts, summed in user order (so that K all-local
-    users sum to exactly K, and an incremental evaluation gives the same bits as a
-    full one)."""
+def mean_user_cost(user_cost: np.ndarray) -> float:
+    """``mean_k c_k`` of evaluated parts (``parts.user_cost``), summed in user order
+    (so that K all-local users sum to exactly K, and an incremental evaluation gives
+    the same bits as a full one)."""
     total = 0.0
-    for k in range(out.user_cost.shape[0]):
-        total += out.user_cost[k]
-    return total / out.user_cost.shape[0]
+    for k in range(user_cost.shape[0]):
+        total += user_cost[k]
+    return total / user_cost.shape[0]
 
 
 @njit(cache=True)
@@ -450,7 +450,7 @@ def evaluate_into(
         energy_sum += energy_cost
         if out.failed[k]:
             extra += out.user_cost[k] - (latency_cost + energy_cost)
-    mean_cost = mean_user_cost(out)
+    mean_cost = mean_user_cost(out.user_cost)
     return mean_cost, latency_sum / k_users, energy_sum / k_users, extra / k_users
 
 

@@ -216,3 +216,37 @@ def test_small_cells_are_searched_from_the_all_local_start_too():
 def test_decompose_must_be_a_bool():
     with pytest.raises(ValueError, match="decompose"):
         LiGD(decompose="yes")
+
+
+def test_best_move_is_the_best_of_the_moves_descended_one_by_one():
+    """``SlotProblem.best_move`` (one call of the core for a list of moves) picks what
+    a Python loop of descents with the same give-up bounds would."""
+    slot = slot_of("dense", "noma", False, seed=7)
+    prob = SlotProblem(slot)
+    rng = np.random.default_rng(4)
+    k, n = slot.num_users, slot.scenario.num_subchannels
+    split = rng.integers(0, slot.num_layers)
+    ul, dl = rng.integers(0, n, k), rng.integers(0, n, k)
+    start = prob.descend(split, ul, dl, prob.default_start(split), 1e-5, 1e-10, 500)
+    moves = []
+    for _ in range(6):
+        sub = ul.copy()
+        sub[rng.integers(k)] = rng.integers(n)
+        moves.append(sub)
+    args = (1e-5, 1e-10, 500)
+    row, run = prob.best_move(
+        split, ul, dl, start.point, moves, True, True, START_GIVEN, start.cost, 0.01, *args, 5
+    )
+    best_row, best_cost, gradients = -1, start.cost, 0
+    for i, sub in enumerate(moves):
+        free = np.zeros(n, dtype=bool)
+        free[np.concatenate([ul[sub != ul], sub[sub != ul]])] = True
+        bound = best_cost + 0.01 * max(1.0, abs(best_cost))
+        one = prob.descend(
+            split, sub, dl, start.point, *args, free, np.zeros(n, dtype=bool), START_GIVEN,
+            give_up_above=bound, give_up_after=5,
+        )  # fmt: skip
+        gradients += one.gradients
+        if one.cost < best_cost:
+            best_row, best_cost = i, one.cost
+    assert row == best_row and run.cost == best_cost and run.gradients == gradients

@@ -34,6 +34,7 @@ __all__ = [
     "START_GIVEN",
     "DescentSettings",
     "descend",
+    "descend_moves",
     "point_cost",
     "slot_cost",
 ]
@@ -83,13 +84,17 @@ class DescentSettings(NamedTuple):
 
 
 @njit(cache=True)
-def slot_cost(parts: Parts, mean_user_cost: float, deadline: float, mu: float) -> float:
-    """``evaluate``'s slot cost from the kernel's output: mean user cost plus
-    ``mu misses / K`` (a failed task is a miss; so is a latency above the deadline)."""
+def slot_cost(
+    latency: np.ndarray, failed: np.ndarray, mean_user_cost: float, deadline: float, mu: float
+) -> float:
+    """``evaluate``'s slot cost from the kernel's output (``parts.latency``,
+    ``parts.failed``): mean user cost plus ``mu misses / K`` (a failed task is a miss;
+    so is a latency above the deadline). Arrays, not the whole ``Parts``: a compiled
+    callee costs reference counting for every array it is handed, on every call."""
     misses = 0
-    k_users = parts.latency.shape[0]
+    k_users = latency.shape[0]
     for k in range(k_users):
-        if parts.failed[k] or parts.latency[k] > deadline:
+        if failed[k] or latency[k] > deadline:
             misses += 1
     return mean_user_cost + mu * misses / k_users
 
@@ -162,7 +167,7 @@ def _default_point(
         out[free.idx[j]] = cap_e / n_e
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _evaluate(
     out: Parts,
     users: np.ndarray,
@@ -193,7 +198,8 @@ def _evaluate(
         settings.oma,
         slot,
     )
-    return slot_cost(out, mean_user_cost(out), settings.deadline_s, settings.miss_penalty)
+    mean = mean_user_cost(out.user_cost)
+    return slot_cost(out.latency, out.failed, mean, settings.deadline_s, settings.miss_penalty)
 
 
 @njit(cache=True)
@@ -385,6 +391,71 @@ def descend(
 
 
 @njit(cache=True)
+def descend_moves(
+    split: np.ndarray,
+    ul_sub: np.ndarray,
+    dl_sub: np.ndarray,
+    p0: np.ndarray,
+    q0: np.ndarray,
+    e0: np.ndarray,
+    subs: np.ndarray,
+    uplink: bool,
+    decompose: bool,
+    start_mode: int,
+    rival: float,
+    slack: float,
+    slot_fields: tuple,
+    settings_fields: tuple,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, float, int, int]:
+    """:func:`descend` for each row of ``subs`` (``[C, K]`` int) as the new subchannels
+    of one link (``uplink`` or downlink), all from ``(p0, q0, e0)``; the best that
+    costs less than ``rival``.
+
+    With ``decompose`` each descent moves only the users of the subchannels that some
+    user left or joined. Each gives up (``settings.give_up_after``) above the best
+    cost so far plus ``slack max(1, |C|)``, as a loop over the rows in Python would,
+    without a call and its conversions per row. Returns ``(row, p, q, e, cost,
+    gradients, evaluations)``: the best row (-1 if none beats ``rival``, then the
+    point is the start), its point and cost, and the work of all the descents.
+    """
+    k = split.shape[0]
+    n_sub = slot_fields[0].shape[1]
+    every = np.ones(n_sub, dtype=np.bool_)
+    none = np.zeros(n_sub, dtype=np.bool_)
+    moved = np.zeros(n_sub, dtype=np.bool_)
+    cand_ul, cand_dl = ul_sub.copy(), dl_sub.copy()
+    current = ul_sub if uplink else dl_sub
+    best_row, best_cost = -1, rival
+    best_p, best_q, best_e = p0, q0, e0
+    gradients = evaluations = 0
+    for row in range(subs.shape[0]):
+        sub = subs[row]
+        if uplink:
+            cand_ul[:] = sub
+        else:
+            cand_dl[:] = sub
+        ul_free, dl_free = every, every
+        if decompose:
+            moved[:] = False
+            for i in range(k):
+                if sub[i] != current[i]:
+                    moved[sub[i]] = True
+                    moved[current[i]] = True
+            ul_free, dl_free = (moved, none) if uplink else (none, moved)
+        bound = best_cost + slack * max(1.0, abs(best_cost))
+        p, q, e, cost, g, ev = descend(
+            split, cand_ul, cand_dl, p0, q0, e0, ul_free, dl_free, start_mode, bound,
+            slot_fields, settings_fields,
+        )  # fmt: skip
+        gradients += g
+        evaluations += ev
+        if cost < best_cost:
+            best_row, best_cost = row, cost
+            best_p, best_q, best_e = p, q, e
+    return best_row, best_p, best_q, best_e, best_cost, gradients, evaluations
+
+
+@njit(cache=True)
 def point_cost(
     split: np.ndarray,
     ul_sub: np.ndarray,
@@ -402,4 +473,4 @@ def point_cost(
     parts, uc, _, _, _ = evaluate_parts(
         split, ul_sub, dl_sub, p, q, e, not settings.with_share, settings.oma, slot
     )
-    return slot_cost(parts, uc, settings.deadline_s, settings.miss_penalty)
+    return slot_cost(parts.latency, parts.failed, uc, settings.deadline_s, settings.miss_penalty)

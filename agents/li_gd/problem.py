@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from agents.li_gd.core import START_GIVEN, DescentSettings, descend, point_cost
+from agents.li_gd.core import START_GIVEN, DescentSettings, descend, descend_moves, point_cost
 from noma_split_env import Allocation, Slot, evaluate
 from noma_split_env.evaluate import kernel_slot
 
@@ -78,6 +78,20 @@ class SlotProblem:
         )
         self._base_fields = tuple(self._base)
 
+    def _settings_for(self, gtol: float, ftol: float, max_iter: int, give_up_after: int) -> tuple:
+        """The core's settings tuple, one per tolerance set (a slot makes thousands of
+        calls with a handful of sets)."""
+        key = (gtol, ftol, max_iter, give_up_after)
+        settings = self._settings.get(key)
+        if settings is None:
+            settings = tuple(
+                self._base._replace(
+                    gtol=gtol, ftol=ftol, max_iter=max_iter, give_up_after=give_up_after
+                )
+            )
+            self._settings[key] = settings
+        return settings
+
     def descend(
         self,
         split: np.ndarray,
@@ -97,15 +111,7 @@ class SlotProblem:
         of the subchannels marked in ``ul_free`` and ``dl_free`` (``[N]`` bool; None:
         every subchannel), the other users' variables fixed; after ``give_up_after``
         gradients it stops if its best cost is still above ``give_up_above``."""
-        key = (gtol, ftol, max_iter, give_up_after)
-        settings = self._settings.get(key)
-        if settings is None:  # one tuple per tolerance set: a slot makes thousands of calls
-            settings = tuple(
-                self._base._replace(
-                    gtol=gtol, ftol=ftol, max_iter=max_iter, give_up_after=give_up_after
-                )
-            )
-            self._settings[key] = settings
+        settings = self._settings_for(gtol, ftol, max_iter, give_up_after)
         p, q, e, cost, gradients, evaluations = descend(
             split,
             ul_sub,
@@ -119,6 +125,33 @@ class SlotProblem:
             settings,
         )
         return Descent(Point(p, q, e), cost, gradients, evaluations)
+
+    def best_move(
+        self,
+        split: np.ndarray,
+        ul_sub: np.ndarray,
+        dl_sub: np.ndarray,
+        start: Point,
+        moves: list[np.ndarray],
+        uplink: bool,
+        decompose: bool,
+        start_mode: int,
+        rival: float,
+        slack: float,
+        gtol: float,
+        ftol: float,
+        max_iter: int,
+        give_up_after: int,
+    ) -> tuple[int, Descent]:
+        """:func:`~agents.li_gd.core.descend_moves`: the best of ``moves`` (new
+        subchannel vectors of one link) that costs less than ``rival``, as ``(index,
+        descent)`` (index -1 if none does); the descent's counts are those of all."""
+        settings = self._settings_for(gtol, ftol, max_iter, give_up_after)
+        row, p, q, e, cost, gradients, evaluations = descend_moves(
+            split, ul_sub, dl_sub, *start, np.array(moves, dtype=np.int64), uplink,
+            decompose, start_mode, rival, slack, self._slot_fields, settings,
+        )  # fmt: skip
+        return row, Descent(Point(p, q, e), cost, gradients, evaluations)
 
     def cost(
         self, split: np.ndarray, ul_sub: np.ndarray, dl_sub: np.ndarray, point: Point

@@ -501,6 +501,29 @@ class GradientDescent(BaseAgent):
         self._per_split[k][split[k]] += run.gradients
         return Candidate(run.cost, split, ul, dl, run.point)
 
+    def _best_move(
+        self, prob: SlotProblem, k: int, base: Candidate, moves: list[np.ndarray], uplink: bool
+    ) -> Candidate:
+        """The best of ``moves`` (new subchannels of one link) descended from ``base``
+        over the groups each changes, or ``base`` if none costs less (in one call of
+        the core; as :meth:`_descend` would one by one, with ``rival`` the best so
+        far)."""
+        if not moves:
+            return base
+        row, run = prob.best_move(
+            base.split, base.ul, base.dl, base.point, moves, uplink, self.decompose,
+            self._start_mode(chain=False), base.cost, self.give_up_slack, self.gtol,
+            self.ftol, self.max_iter, self.give_up_after,
+        )  # fmt: skip
+        self._counts.gradients += run.gradients
+        self._counts.evaluations += run.evaluations
+        self._counts.descents += len(moves)
+        self._per_split[k][base.split[k]] += run.gradients
+        if row < 0:
+            return base
+        ul, dl = (moves[row], base.dl) if uplink else (base.ul, moves[row])
+        return Candidate(run.cost, base.split, ul, dl, run.point)
+
     def _users_groups(
         self, prob: SlotProblem, users: Iterable[int], ul: np.ndarray, dl: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -574,29 +597,14 @@ class GradientDescent(BaseAgent):
                 moves = _subchannel_moves(gain, current, k, active, self.max_swaps)
                 if prob.num_subchannels == 2:
                     moves = _and_relabelled(moves, current, active)
-                for sub in moves:
-                    cand_ul, cand_dl = (sub, base.dl) if uplink else (base.ul, sub)
-                    found = self._descend(
-                        prob, k, base.split, cand_ul, cand_dl, base.point,
-                        self._link_groups(prob, uplink, current, sub), rival=moved.cost,
-                    )  # fmt: skip
-                    if found.cost < moved.cost:
-                        moved = found
+                moved = self._best_move(prob, k, moved, moves, uplink)
                 # or a co-channel user of k makes room: it moves to another subchannel
-                base = moved
-                current = base.ul if uplink else base.dl
-                active = base.split < prob.num_layers
+                current = moved.ul if uplink else moved.dl
+                active = moved.split < prob.num_layers
                 moves = _displacements(gain, current, k, active, self.max_swaps)
                 if prob.num_subchannels == 2:
                     moves = _and_relabelled(moves, current, active)
-                for sub in moves:
-                    cand_ul, cand_dl = (sub, base.dl) if uplink else (base.ul, sub)
-                    found = self._descend(
-                        prob, k, base.split, cand_ul, cand_dl, base.point,
-                        self._link_groups(prob, uplink, current, sub), rival=moved.cost,
-                    )  # fmt: skip
-                    if found.cost < moved.cost:
-                        moved = found
+                moved = self._best_move(prob, k, moved, moves, uplink)
             if moved.cost < best.cost:
                 best = moved
         return best
