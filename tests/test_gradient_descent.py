@@ -175,11 +175,33 @@ def test_warm_start_is_what_distinguishes_the_registered_solvers():
         ({"starts": ("nowhere",)}, "starts"),
         ({"max_swaps": -1}, "max_swaps"),
         ({"warm_start": False}, "warm_start"),
+        ({"starts": ()}, "starts"),
+        ({"random_starts": -1}, "random_starts"),
+        ({"random_starts": 1e9}, "random_starts"),
+        ({"seed": -3}, "seed"),
+        ({"seed": 1.5}, "seed"),
+        ({"give_up_after": -1}, "give_up_after"),
+        ({"give_up_slack": float("inf")}, "give_up_slack"),
+        ({"decompose": 1}, "decompose"),
     ],
 )
 def test_constructor_rejects_bad_values_naming_the_field(kwargs, field):
     with pytest.raises(ValueError, match=rf"LiGD\.{field}: got .*allowed"):
         LiGD(**kwargs)
+
+
+def test_random_starts_are_seeded_and_never_worse():
+    """``random_starts`` adds restarts from random discrete choices: the same seed gives
+    the same allocation, and the best of more starts is never above the default's."""
+    slot = env_slots("default", 1, seed=8)[0]
+    plain = evaluate(slot, LiGD().act(slot)).cost
+    a, b = LiGD(random_starts=3, seed=5), LiGD(random_starts=3, seed=5)
+    first, second = a.act(slot), b.act(slot)
+    np.testing.assert_array_equal(first.ul_power, second.ul_power)
+    assert len(a.stats.extra["start_costs"]) == 2 + 3
+    assert evaluate(slot, first).cost <= plain * (1 + 1e-9)
+    a.reset(seed=5)  # reseeding replays the same random starts
+    np.testing.assert_array_equal(a.act(slot).split, first.split)
 
 
 def test_generic_solver_accepts_warm_start_flag():
