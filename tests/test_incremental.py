@@ -219,8 +219,9 @@ def test_decompose_must_be_a_bool():
 
 
 def test_best_move_is_the_best_of_the_moves_descended_one_by_one():
-    """``SlotProblem.best_move`` (one call of the core for a list of moves) picks what
-    a Python loop of descents with the same give-up bounds would."""
+    """``SlotProblem.best_move`` (one call of the core for a list of moves, descended in
+    parallel) picks what a Python loop of descents with the same give-up bound would,
+    and gives the same result every time."""
     slot = slot_of("dense", "noma", False, seed=7)
     prob = SlotProblem(slot)
     rng = np.random.default_rng(4)
@@ -241,7 +242,7 @@ def test_best_move_is_the_best_of_the_moves_descended_one_by_one():
     for i, sub in enumerate(moves):
         free = np.zeros(n, dtype=bool)
         free[np.concatenate([ul[sub != ul], sub[sub != ul]])] = True
-        bound = best_cost + 0.01 * max(1.0, abs(best_cost))
+        bound = start.cost + 0.01 * max(1.0, abs(start.cost))
         one = prob.descend(
             split, sub, dl, start.point, *args, free, np.zeros(n, dtype=bool), START_GIVEN,
             give_up_above=bound, give_up_after=5,
@@ -250,3 +251,10 @@ def test_best_move_is_the_best_of_the_moves_descended_one_by_one():
         if one.cost < best_cost:
             best_row, best_cost = i, one.cost
     assert row == best_row and run.cost == best_cost and run.gradients == gradients
+    for _ in range(3):
+        again_row, again = prob.best_move(
+            split, ul, dl, start.point, moves, True, True, START_GIVEN, start.cost, 0.01,
+            *args, 5,
+        )  # fmt: skip
+        assert again_row == row and again.cost == run.cost
+        np.testing.assert_array_equal(again.point.p, run.point.p)

@@ -63,7 +63,10 @@ for everyone, then each step re-evaluates only the free users
 evaluation) and computes only their gradient terms: a step costs the size of two
 subchannel groups instead of K. When the sweeps settle, one descent over every
 variable (the rebalance) trades the budgets between groups before the relabellings
-are tried; the final polish is a full descent too.
+are tried; the final polish is a full descent too. A user update's subchannel moves
+on one link are independent descents from the same point, so they run in parallel
+(numba ``prange``, one thread per core; ``NUMBA_NUM_THREADS`` caps it); the best is
+picked in candidate order, so the result does not depend on the threads.
 
 **Discrete variables.** Two starts on small cells (``starts=None``: ``"joint"`` and
 ``"local"`` up to ``LOCAL_START_MAX_USERS = 8`` users, ``"joint"`` alone above), each

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from agents.li_gd.variables import FreeVariables, free_variables, project, revive
 from noma_split_env.evaluate import (
@@ -390,7 +390,7 @@ def descend(
     return x[:k] * p_max, x[k : 2 * k] * q_max, x[2 * k :].copy(), f, gradients, evaluations
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def descend_moves(
     split: np.ndarray,
     ul_sub: np.ndarray,
@@ -412,47 +412,60 @@ def descend_moves(
     costs less than ``rival``.
 
     With ``decompose`` each descent moves only the users of the subchannels that some
-    user left or joined. Each gives up (``settings.give_up_after``) above the best
-    cost so far plus ``slack max(1, |C|)``, as a loop over the rows in Python would,
-    without a call and its conversions per row. Returns ``(row, p, q, e, cost,
-    gradients, evaluations)``: the best row (-1 if none beats ``rival``, then the
-    point is the start), its point and cost, and the work of all the descents.
+    user left or joined. Each gives up (``settings.give_up_after``) above ``rival +
+    slack max(1, |rival|)``. The rows are independent, so they are descended in
+    parallel (numba ``prange``, one thread per core); the best is then picked in row
+    order (the first of equal costs), so the result does not depend on the threads.
+    Returns ``(row, p, q, e, cost, gradients, evaluations)``: the best row (-1 if
+    none beats ``rival``, then the point is the start), its point and cost, and the
+    work of all the descents.
     """
     k = split.shape[0]
     n_sub = slot_fields[0].shape[1]
-    every = np.ones(n_sub, dtype=np.bool_)
-    none = np.zeros(n_sub, dtype=np.bool_)
-    moved = np.zeros(n_sub, dtype=np.bool_)
-    cand_ul, cand_dl = ul_sub.copy(), dl_sub.copy()
+    rows = subs.shape[0]
     current = ul_sub if uplink else dl_sub
-    best_row, best_cost = -1, rival
-    best_p, best_q, best_e = p0, q0, e0
-    gradients = evaluations = 0
-    for row in range(subs.shape[0]):
+    bound = rival + slack * max(1.0, abs(rival))
+    costs = np.empty(rows)
+    points = np.empty((rows, 3, k))
+    work = np.zeros((rows, 2), dtype=np.int64)  # gradients, evaluations
+    for row in prange(rows):
         sub = subs[row]
+        cand_ul, cand_dl = ul_sub.copy(), dl_sub.copy()
         if uplink:
             cand_ul[:] = sub
         else:
             cand_dl[:] = sub
-        ul_free, dl_free = every, every
+        moved = np.ones(n_sub, dtype=np.bool_)
+        fixed = np.ones(n_sub, dtype=np.bool_)  # the other link: every group, or none
         if decompose:
+            fixed[:] = False
             moved[:] = False
             for i in range(k):
                 if sub[i] != current[i]:
                     moved[sub[i]] = True
                     moved[current[i]] = True
-            ul_free, dl_free = (moved, none) if uplink else (none, moved)
-        bound = best_cost + slack * max(1.0, abs(best_cost))
+        ul_free, dl_free = (moved, fixed) if uplink else (fixed, moved)
         p, q, e, cost, g, ev = descend(
             split, cand_ul, cand_dl, p0, q0, e0, ul_free, dl_free, start_mode, bound,
             slot_fields, settings_fields,
         )  # fmt: skip
-        gradients += g
-        evaluations += ev
-        if cost < best_cost:
-            best_row, best_cost = row, cost
-            best_p, best_q, best_e = p, q, e
-    return best_row, best_p, best_q, best_e, best_cost, gradients, evaluations
+        costs[row] = cost
+        points[row, 0] = p
+        points[row, 1] = q
+        points[row, 2] = e
+        work[row, 0] = g
+        work[row, 1] = ev
+    best_row, best_cost = -1, rival
+    for row in range(rows):
+        if costs[row] < best_cost:
+            best_row, best_cost = row, costs[row]
+    if best_row < 0:
+        return -1, p0.copy(), q0.copy(), e0.copy(), rival, work[:, 0].sum(), work[:, 1].sum()
+    best = points[best_row]
+    return (
+        best_row, best[0].copy(), best[1].copy(), best[2].copy(), best_cost,
+        work[:, 0].sum(), work[:, 1].sum(),
+    )  # fmt: skip
 
 
 @njit(cache=True)

@@ -500,9 +500,9 @@ class GradientDescent(BaseAgent):
         self, prob: SlotProblem, k: int, base: Candidate, moves: list[np.ndarray], uplink: bool
     ) -> Candidate:
         """The best of ``moves`` (new subchannels of one link) descended from ``base``
-        over the groups each changes, or ``base`` if none costs less (in one call of
-        the core; as :meth:`_descend` would one by one, with ``rival`` the best so
-        far)."""
+        over the groups each changes, or ``base`` if none costs less: one call of the
+        core, which descends the moves in parallel, each giving up as :meth:`_descend`
+        would against ``base``."""
         if not moves:
             return base
         row, run = prob.best_move(
