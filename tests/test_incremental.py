@@ -258,3 +258,36 @@ def test_best_move_is_the_best_of_the_moves_descended_one_by_one():
         )  # fmt: skip
         assert again_row == row and again.cost == run.cost
         np.testing.assert_array_equal(again.point.p, run.point.p)
+
+
+@pytest.mark.parametrize("was_local", [False, True])
+def test_split_loop_is_the_chain_of_descents(was_local):
+    """``SlotProblem.split_loop`` (one call of the core) gives what the chained
+    descents of Li-GD's split loop give: each split from the previous one's result,
+    the local split from the incumbent with k's entries zeroed."""
+    slot = slot_of("default", "noma", False, seed=9)
+    prob = SlotProblem(slot)
+    k = 1
+    split = np.array([3, slot.num_layers[1] if was_local else 4, 0, 2])
+    ul = dl = np.array([0, 1, 1, 0])
+    start = prob.descend(split, ul, dl, prob.default_start(split), 1e-5, 1e-10, 500).point
+    n = prob.slot.scenario.num_subchannels
+    own = (np.eye(n, dtype=bool)[ul[k]], np.eye(n, dtype=bool)[dl[k]])
+    args = (1e-5, 1e-10, 500)
+    costs, points, gradients, _ = prob.split_loop(split, ul, dl, start, k, *own, START_GIVEN, *args)
+    chain = Point(*(x.copy() for x in start))
+    if was_local:
+        for x in chain:
+            x[k] = 0.0
+    levels = int(slot.num_layers[k])
+    for s in range(levels + 1):
+        cand = split.copy()
+        cand[k] = s
+        if s == levels:
+            chain = Point(*(x.copy() for x in start))
+            for x in chain:
+                x[k] = 0.0
+        one = prob.descend(cand, ul, dl, chain, *args, *own, START_GIVEN)
+        assert costs[s] == one.cost and gradients[s] == one.gradients
+        np.testing.assert_array_equal(points[s].q, one.point.q)
+        chain = one.point

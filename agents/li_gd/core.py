@@ -37,6 +37,7 @@ __all__ = [
     "descend_moves",
     "point_cost",
     "slot_cost",
+    "split_loop",
 ]
 
 ARMIJO = 1e-4
@@ -388,6 +389,60 @@ def descend(
     x = best_x
     f = best_f
     return x[:k] * p_max, x[k : 2 * k] * q_max, x[2 * k :].copy(), f, gradients, evaluations
+
+
+@njit(cache=True)
+def split_loop(
+    split: np.ndarray,
+    ul_sub: np.ndarray,
+    dl_sub: np.ndarray,
+    p0: np.ndarray,
+    q0: np.ndarray,
+    e0: np.ndarray,
+    k: int,
+    ul_free: np.ndarray,
+    dl_free: np.ndarray,
+    start_mode: int,
+    slot_fields: tuple,
+    settings_fields: tuple,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The split loop of user ``k``: :func:`descend` at ``s_k = 0, 1, ..., L_k`` in
+    turn, each from the previous split's result (the loop-iteration warm start of
+    Li-GD; ``start_mode`` as for :func:`descend`), over the groups ``ul_free``,
+    ``dl_free``.
+
+    The first descent starts from ``(p0, q0, e0)`` (k's entries zeroed if k is local
+    there, so that it enters at the default values); the last (``s_k = L_k``, k local)
+    from ``(p0, q0, e0)`` with k's entries zeroed (the others re-descended from the
+    incumbent). Returns ``(costs [L_k+1], points [L_k+1, 3, K], gradients [L_k+1],
+    evaluations)``; ``points[s]`` holds ``(p, q, e)``.
+    """
+    levels = KernelSlot(*slot_fields).num_layers[k]
+    n_users = split.shape[0]
+    costs = np.empty(levels + 1)
+    points = np.empty((levels + 1, 3, n_users))
+    gradients = np.zeros(levels + 1, dtype=np.int64)
+    evaluations = 0
+    cand = split.copy()
+    p, q, e = p0.copy(), q0.copy(), e0.copy()
+    if split[k] == levels:
+        p[k] = q[k] = e[k] = 0.0
+    for s in range(levels + 1):
+        cand[k] = s
+        if s == levels:  # local: the others from the incumbent
+            p, q, e = p0.copy(), q0.copy(), e0.copy()
+            p[k] = q[k] = e[k] = 0.0
+        p, q, e, cost, g, ev = descend(
+            cand, ul_sub, dl_sub, p, q, e, ul_free, dl_free, start_mode, np.inf,
+            slot_fields, settings_fields,
+        )  # fmt: skip
+        costs[s] = cost
+        points[s, 0] = p
+        points[s, 1] = q
+        points[s, 2] = e
+        gradients[s] = g
+        evaluations += ev
+    return costs, points, gradients, evaluations
 
 
 @njit(cache=True, parallel=True)

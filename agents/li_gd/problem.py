@@ -13,7 +13,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from agents.li_gd.core import START_GIVEN, DescentSettings, descend, descend_moves, point_cost
+from agents.li_gd.core import (
+    START_GIVEN,
+    DescentSettings,
+    descend,
+    descend_moves,
+    point_cost,
+    split_loop,
+)
 from noma_split_env import Allocation, Slot, evaluate
 from noma_split_env.evaluate import kernel_slot
 
@@ -125,6 +132,29 @@ class SlotProblem:
             settings,
         )
         return Descent(Point(p, q, e), cost, gradients, evaluations)
+
+    def split_loop(
+        self,
+        split: np.ndarray,
+        ul_sub: np.ndarray,
+        dl_sub: np.ndarray,
+        start: Point,
+        k: int,
+        ul_free: np.ndarray,
+        dl_free: np.ndarray,
+        start_mode: int,
+        gtol: float,
+        ftol: float,
+        max_iter: int,
+    ) -> tuple[np.ndarray, list[Point], np.ndarray, int]:
+        """:func:`~agents.li_gd.core.split_loop` of user ``k`` from ``start``: ``(costs,
+        points, gradients, evaluations)`` per split ``0..L_k``."""
+        settings = self._settings_for(gtol, ftol, max_iter, 0)
+        costs, points, gradients, evaluations = split_loop(
+            split, ul_sub, dl_sub, *start, k, ul_free, dl_free, start_mode,
+            self._slot_fields, settings,
+        )  # fmt: skip
+        return costs, [Point(*row) for row in points], gradients, evaluations
 
     def best_move(
         self,

@@ -532,25 +532,30 @@ class GradientDescent(BaseAgent):
         split, ul, dl, point = state.split, state.ul, state.dl, state.point
         levels = int(prob.num_layers[k])
         own = self._users_groups(prob, (k,), ul, dl)
-        # 1. split loop, layer by layer; user k enters at the default values
-        #    (zeros are revived by the core), the chain carries the previous optimum
-        chain = Point(point.p.copy(), point.q.copy(), point.e.copy())
-        if split[k] == levels:
-            for x in chain:
-                x[k] = 0.0
+        # 1. split loop, layer by layer (in one call of the core); user k enters at the
+        #    default values (zeros are revived by the core), each split's descent
+        #    starts from the previous split's optimum, the local split (others
+        #    re-descended) from the incumbent
+        costs, points, gradients, evaluations = prob.split_loop(
+            split, ul, dl, point, k, *own, self._start_mode(chain=True), self.gtol, self.ftol,
+            self.max_iter,
+        )  # fmt: skip
+        self._counts.gradients += int(gradients.sum())
+        self._counts.evaluations += evaluations
+        self._counts.descents += levels + 1
+        self._per_split[k][: levels + 1] += gradients
         entry: Candidate | None = None  # k's best offloading choice, better or not
         for s in range(levels + 1):
+            better = costs[s] < best.cost
+            if not (better or (s < levels and (entry is None or costs[s] < entry.cost))):
+                if s < levels or split[k] == levels:
+                    continue
             cand = split.copy()
             cand[k] = s
-            if s == levels:  # local: re-descend the others from the incumbent
-                chain = Point(*(x.copy() for x in point))
-                for x in chain:
-                    x[k] = 0.0
-            found = self._descend(prob, k, cand, ul, dl, chain, own, chain=True)
-            chain = found.point
+            found = Candidate(float(costs[s]), cand, ul, dl, points[s])
             if s < levels and (entry is None or found.cost < entry.cost):
                 entry = found
-            if found.cost < best.cost:
+            if better:
                 best = found
             if s == levels and split[k] < levels:
                 refilled = self._refill(prob, k, found, state)
