@@ -318,12 +318,15 @@ def evaluate_users_into(
         on = active[k]
         ul_sinr = dl_sinr = 0.0
         ul_users = dl_users = 1.0  # users sharing the band (OMA)
+        if on:  # k's co-channel users: ul_members[ul_lo:ul_hi], dl_members[dl_lo:dl_hi]
+            ul_lo, ul_hi = ul_start[ul_sub[k]], ul_start[ul_sub[k] + 1]
+            dl_lo, dl_hi = dl_start[dl_sub[k]], dl_start[dl_sub[k] + 1]
         if on and oma:
-            ul_sinr, ul_users = oma_snr_user(k, g_ul, p, ul_sub, ul_start, c.ul_noise_w)
-            dl_sinr, dl_users = oma_snr_user(k, g_dl, q, dl_sub, dl_start, c.dl_noise_w)
+            ul_sinr, ul_users = oma_snr_user(k, g_ul, p, float(ul_hi - ul_lo), c.ul_noise_w)
+            dl_sinr, dl_users = oma_snr_user(k, g_dl, q, float(dl_hi - dl_lo), c.dl_noise_w)
         elif on:
-            ul_sinr = noma_ul_sinr_user(k, g_ul, p, ul_sub, ul_members, ul_start, c.ul_noise_w, psi)
-            dl_sinr = noma_dl_sinr_user(k, g_dl, q, dl_sub, dl_members, dl_start, c.dl_noise_w, psi)
+            ul_sinr = noma_ul_sinr_user(k, g_ul, p, ul_members, ul_lo, ul_hi, c.ul_noise_w, psi)
+            dl_sinr = noma_dl_sinr_user(k, g_dl, q, dl_members, dl_lo, dl_hi, c.dl_noise_w, psi)
         share = (1.0 if on else 0.0) / m if equal_share else edge_share[k]
         # B log2(1 + SINR), through log1p: exact at the low SINRs of far users too
         ul_rate = c.ul_subchannel_hz / ul_users * (np.log1p(ul_sinr) / _LN2)

@@ -161,9 +161,9 @@ def _own_and_cross(
     t_stage: float,
     sinr: float,
     gain: np.ndarray,
-    sub: np.ndarray,
     members: np.ndarray,
-    start: np.ndarray,
+    lo: int,
+    hi: int,
     cap: float,
     psi: float,
     oma: bool,
@@ -171,7 +171,7 @@ def _own_and_cross(
 ) -> None:
     """Add user k's terms of one link into ``deriv`` (un-averaged): ``b_k T_k`` and
     ``h_k dGamma_k/dx_k`` to its own entry, ``h_k dGamma_k/dx_j`` to each co-channel
-    user ``j``'s."""
+    user ``j`` of ``members[lo:hi]``."""
     deriv[k] += b_k * t_stage  # d(x_k T_k)/dx_k at fixed T_k
     g = sinr
     if t_stage <= 0.0 or t_stage >= cap * _CAPPED or g <= 0.0:
@@ -180,7 +180,7 @@ def _own_and_cross(
     deriv[k] += h * g / power[k]
     if oma:
         return
-    for idx in range(start[sub[k]], start[sub[k] + 1]):  # k's co-channel users
+    for idx in range(lo, hi):  # k's co-channel users
         j = members[idx]
         if j == k:
             continue
@@ -234,12 +234,14 @@ def gradient_users_into(
         if not active[k]:
             continue
         a_k, b_k = _weights(failed[k], user_cost[k], t_ref[k], e_ref[k], lam, penalty)
+        ul_lo, ul_hi = ul_start[ul_sub[k]], ul_start[ul_sub[k] + 1]
+        dl_lo, dl_hi = dl_start[dl_sub[k]], dl_start[dl_sub[k] + 1]
         _own_and_cross(
-            gp, k, a_k, b_k, p, t_up[k], ul_sinr[k], g_ul, ul_sub, ul_members, ul_start,
+            gp, k, a_k, b_k, p, t_up[k], ul_sinr[k], g_ul, ul_members, ul_lo, ul_hi,
             cap, psi, oma, True,
         )  # fmt: skip
         _own_and_cross(
-            gq, k, a_k, b_k, q, t_dl[k], dl_sinr[k], g_dl, dl_sub, dl_members, dl_start,
+            gq, k, a_k, b_k, q, t_dl[k], dl_sinr[k], g_dl, dl_members, dl_lo, dl_hi,
             cap, psi, oma, False,
         )  # fmt: skip
         e = share[k]

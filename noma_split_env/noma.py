@@ -85,18 +85,17 @@ def _cochannel_sums(
     gain: np.ndarray,
     signal: np.ndarray,
     times_gain: bool,
-    subchannel: np.ndarray,
     members: np.ndarray,
-    start: np.ndarray,
+    lo: int,
+    hi: int,
     k: int,
 ) -> tuple[float, float]:
     """``(sum over stronger, sum over weaker)`` of ``signal`` (times ``gain`` if
-    ``times_gain``) among k's co-channel users (``members``, ``start``:
-    :func:`cochannel_groups`)."""
+    ``times_gain``) among k's co-channel users ``members[lo:hi]`` (its subchannel's
+    group in :func:`cochannel_groups`)."""
     stronger = 0.0
     weaker = 0.0
-    n = subchannel[k]
-    for idx in range(start[n], start[n + 1]):
+    for idx in range(lo, hi):
         j = members[idx]
         if j == k:
             continue
@@ -113,16 +112,19 @@ def noma_ul_sinr_user(
     k: int,
     gain: np.ndarray,
     power_w: np.ndarray,
-    subchannel: np.ndarray,
     members: np.ndarray,
-    start: np.ndarray,
+    lo: int,
+    hi: int,
     noise_w: float,
     sic_residual: float,
 ) -> float:
     """Uplink NOMA SINR of the active user ``k`` (module docstring), its co-channel users
-    from :func:`cochannel_groups`; the other arguments as for :func:`noma_ul_sinr_into`.
-    O(size of k's group): what an incremental evaluation of a few users needs."""
-    stronger, weaker = _cochannel_sums(gain, power_w, True, subchannel, members, start, k)
+    ``members[lo:hi]`` (the group of its subchannel in :func:`cochannel_groups`); the
+    other arguments as for :func:`noma_ul_sinr_into`. O(size of k's group): what an
+    incremental evaluation of a few users needs. (Group bounds rather than the
+    subchannel arrays: each array handed to a compiled callee costs reference
+    counting on every call.)"""
+    stronger, weaker = _cochannel_sums(gain, power_w, True, members, lo, hi, k)
     return power_w[k] * gain[k] / (weaker + sic_residual * stronger + noise_w)
 
 
@@ -131,31 +133,24 @@ def noma_dl_sinr_user(
     k: int,
     gain: np.ndarray,
     power_w: np.ndarray,
-    subchannel: np.ndarray,
     members: np.ndarray,
-    start: np.ndarray,
+    lo: int,
+    hi: int,
     noise_w: float,
     sic_residual: float,
 ) -> float:
     """Downlink NOMA SINR of the active user ``k`` (as :func:`noma_ul_sinr_user`)."""
-    stronger, weaker = _cochannel_sums(gain, power_w, False, subchannel, members, start, k)
+    stronger, weaker = _cochannel_sums(gain, power_w, False, members, lo, hi, k)
     g = gain[k]
     return power_w[k] * g / (g * stronger + sic_residual * g * weaker + noise_w)
 
 
 @njit(cache=True, inline="always")
 def oma_snr_user(
-    k: int,
-    gain: np.ndarray,
-    power_w: np.ndarray,
-    subchannel: np.ndarray,
-    start: np.ndarray,
-    noise_w: float,
+    k: int, gain: np.ndarray, power_w: np.ndarray, users_on: float, noise_w: float
 ) -> tuple[float, float]:
-    """OMA ``(snr, m_n)`` of the active user ``k`` (as :func:`oma_snr`), ``m_n`` read
-    from the group bounds ``start`` of :func:`cochannel_groups`."""
-    n = subchannel[k]
-    users_on = float(start[n + 1] - start[n])
+    """OMA ``(snr, m_n)`` of the active user ``k`` (as :func:`oma_snr`), ``users_on``
+    = ``m_n``, the size of its subchannel's group in :func:`cochannel_groups`."""
     return power_w[k] * gain[k] * users_on / noise_w, users_on
 
 
@@ -186,8 +181,9 @@ def noma_ul_sinr_into(
     for k in range(gain.shape[0]):
         out[k] = 0.0
         if active[k]:
+            n = subchannel[k]
             out[k] = noma_ul_sinr_user(
-                k, gain, power_w, subchannel, members, start, noise_w, sic_residual
+                k, gain, power_w, members, start[n], start[n + 1], noise_w, sic_residual
             )
     return out
 
@@ -230,8 +226,9 @@ def noma_dl_sinr_into(
     for k in range(gain.shape[0]):
         out[k] = 0.0
         if active[k]:
+            n = subchannel[k]
             out[k] = noma_dl_sinr_user(
-                k, gain, power_w, subchannel, members, start, noise_w, sic_residual
+                k, gain, power_w, members, start[n], start[n + 1], noise_w, sic_residual
             )
     return out
 
@@ -276,5 +273,7 @@ def oma_snr(
     share = np.ones(k_users)
     for k in range(k_users):
         if active[k]:
-            snr[k], share[k] = oma_snr_user(k, gain, power_w, subchannel, start, noise_w)
+            n = subchannel[k]
+            users_on = float(start[n + 1] - start[n])
+            snr[k], share[k] = oma_snr_user(k, gain, power_w, users_on, noise_w)
     return snr, share
