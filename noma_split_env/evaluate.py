@@ -257,7 +257,7 @@ def link_groups(
     return LinkGroups(active, g_ul, g_dl, ul_members, ul_start, dl_members, dl_start)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def evaluate_users_into(
     out: Parts,
     users: np.ndarray,
@@ -379,7 +379,7 @@ def evaluate_users_into(
         o_failed[k] = failed
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def mean_user_cost(user_cost: np.ndarray) -> float:
     """``mean_k c_k`` of evaluated parts (``parts.user_cost``), summed in user order
     (so that K all-local users sum to exactly K, and an incremental evaluation gives

@@ -151,7 +151,7 @@ def _weights(
     return lam / t_ref, (1.0 - lam) / e_ref
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _own_and_cross(
     deriv: np.ndarray,
     k: int,
@@ -195,7 +195,7 @@ def _own_and_cross(
             deriv[j] -= h * w * g * g / power[k]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def gradient_users_into(
     gp: np.ndarray,
     gq: np.ndarray,

@@ -84,7 +84,7 @@ class DescentSettings(NamedTuple):
     ``give_up_above`` argument stops (a candidate that cannot win)."""
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def slot_cost(
     latency: np.ndarray, failed: np.ndarray, mean_user_cost: float, deadline: float, mu: float
 ) -> float:
@@ -100,7 +100,7 @@ def slot_cost(
     return mean_user_cost + mu * misses / k_users
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _powers(x: np.ndarray, p_max: float, q_max: float, p: np.ndarray, q: np.ndarray) -> None:
     """The powers [W] of the normalized point ``x`` (module ``variables``), into ``p``, ``q``."""
     k = p.shape[0]

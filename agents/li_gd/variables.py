@@ -57,7 +57,7 @@ def free_variables(free_p: np.ndarray, free_q: np.ndarray, free_e: np.ndarray) -
     return FreeVariables(idx, n_p, n_q, n_e, users)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def project_budget(
     v: np.ndarray,
     d: np.ndarray,
@@ -106,7 +106,7 @@ def project_budget(
         out[i] = max(v[i] - theta * d[i], 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def project(
     v: np.ndarray,
     d: np.ndarray,
