@@ -54,8 +54,9 @@ STALL = 2 * MEMORY
 """Gradients without a new best point (lower by more than ``ftol max(1, |C|)``)
 after which a descent stops. The non-monotone rule accepts steps up to the worst of
 the last ``MEMORY`` costs, so where the cost jumps (a task failing at the cap
-boundary) the iterate can wander on without progress: on ``massive`` 268 descents
-of one slot ran all 500 gradients with a best cost unchanged after the fifth."""
+boundary) the iterate can wander on without progress: on a ``massive`` slot, joint-
+loop descents at poor depths ran all 500 gradients with their best cost unchanged
+after the fifth. (Slow but steady descents are not stopped by this.)"""
 
 
 class DescentSettings(NamedTuple):

@@ -91,9 +91,9 @@ class GradientDescent(BaseAgent):
             multi-start search for reference costs, not a setting for speed.
         seed: Seed of the random starts (see :meth:`reset`).
         give_up_after: Gradients after which a candidate's descent stops if its cost
-            is still above the cost it must beat (the incumbent's, or the best of the
-            candidates tried so far for the move) by more than ``give_up_slack
-            max(1, |C|)``. The split loops (the loop the warm start is about), the
+            is still above the cost it must beat (the incumbent's; for a user's
+            subchannel moves, that of the point they start from) by more than
+            ``give_up_slack max(1, |C|)``. The split loops (the loop the warm start is about), the
             joint start and the polish always converge: a cold-started GD would gain
             most from giving up there (with it, GD's gradients fell from 4.7x to 2.2x
             Li-GD's on ``default``), hiding what the warm start saves.
