@@ -261,8 +261,10 @@ def descend(
         revive(x, act, free_mask, 2 * k, 3 * k, 1.0 / n_active)
     d = np.ones(3 * k)
     x_new = np.zeros(3 * k)
-    every = _free_masks(groups, ul_sub, dl_sub, np.ones(ul_free.shape[0], np.bool_),
-                        np.ones(dl_free.shape[0], np.bool_), settings.with_share)  # fmt: skip
+    every = free  # the initial projection makes every active entry feasible
+    if not (ul_free.all() and dl_free.all()):
+        ones = np.ones(ul_free.shape[0], np.bool_)
+        every = _free_masks(groups, ul_sub, dl_sub, ones, ones, settings.with_share)
     order = np.empty(3 * k, dtype=np.int64)  # projection scratch
     project(x.copy(), d, every, 1.0, 1.0, x, order)
     cap_q = _left(x, act, free_mask, k, 2 * k)

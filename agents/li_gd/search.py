@@ -245,10 +245,10 @@ class GradientDescent(BaseAgent):
         self._count(run.gradients, run.evaluations)
         return Candidate(run.cost, split, ul, dl, run.point)
 
-    def _count(self, gradients: int, evaluations: int) -> None:
+    def _count(self, gradients: int, evaluations: int, descents: int = 1) -> None:
         self._counts.gradients += gradients
         self._counts.evaluations += evaluations
-        self._counts.descents += 1
+        self._counts.descents += descents
 
     def _joint_loop(self, prob: SlotProblem, ul: np.ndarray, dl: np.ndarray) -> Candidate:
         """All users' splits looped together, depth ``t = 0..L_max - 1`` (``s_k = t L_k /
@@ -510,9 +510,7 @@ class GradientDescent(BaseAgent):
             self._start_mode(chain=False), base.cost, self.give_up_slack, self.gtol,
             self.ftol, self.max_iter, self.give_up_after,
         )  # fmt: skip
-        self._counts.gradients += run.gradients
-        self._counts.evaluations += run.evaluations
-        self._counts.descents += len(moves)
+        self._count(run.gradients, run.evaluations, len(moves))
         self._per_split[k][base.split[k]] += run.gradients
         if row < 0:
             return base
@@ -540,9 +538,7 @@ class GradientDescent(BaseAgent):
             split, ul, dl, point, k, *own, self._start_mode(chain=True), self.gtol, self.ftol,
             self.max_iter,
         )  # fmt: skip
-        self._counts.gradients += int(gradients.sum())
-        self._counts.evaluations += evaluations
-        self._counts.descents += levels + 1
+        self._count(int(gradients.sum()), evaluations, levels + 1)
         self._per_split[k][: levels + 1] += gradients
         entry: Candidate | None = None  # k's best offloading choice, better or not
         for s in range(levels + 1):
