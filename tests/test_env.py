@@ -32,6 +32,7 @@ def test_gymnasium_check_env_passes_without_warnings(env_id):
 def test_observation_is_in_bounds_and_a_function_of_the_slot(env_id):
     env = gym.make(env_id)
     obs, _ = env.reset(seed=3)
+    env.action_space.seed(3)
     for _ in range(5):
         assert env.observation_space.contains(obs)
         np.testing.assert_array_equal(obs, observe(env.unwrapped.slot))
@@ -103,6 +104,7 @@ def test_same_seed_same_results_across_processes():
 def test_truncates_at_episode_length():
     env = gym.make("NomaSplit-v0", max_episode_steps=7)
     env.reset(seed=0)
+    env.action_space.seed(0)
     flags = [env.step(env.action_space.sample())[3] for _ in range(7)]
     assert flags == [False] * 6 + [True]
 
@@ -110,18 +112,25 @@ def test_truncates_at_episode_length():
 def test_info_has_the_full_breakdown():
     env = gym.make("NomaSplit-v0")
     env.reset(seed=0)
-    _, reward, terminated, _, info = env.step(env.action_space.sample())
-    assert not terminated
-    for key in ("latency", "energy", "t_local", "t_up", "t_edge", "t_dl", "e_local", "e_up",
-                "e_edge", "e_dl", "ul_rate", "dl_rate", "ul_sinr", "dl_sinr", "miss",
-                "device_energy", "edge_energy", "user_cost"):  # fmt: skip
-        assert info[key].shape == (4,), key
-    assert isinstance(info["allocation"], noma_split_env.Allocation)
-    terms = info["reward_terms"]
-    assert reward == pytest.approx(-(terms["latency"] + terms["energy"] + terms["miss"]))
-    np.testing.assert_allclose(
-        info["latency"], info["t_local"] + info["t_up"] + info["t_edge"] + info["t_dl"]
-    )
+    env.action_space.seed(0)
+    failures = 0
+    for _ in range(40):
+        _, reward, terminated, _, info = env.step(env.action_space.sample())
+        assert not terminated
+        for key in ("latency", "energy", "t_local", "t_up", "t_edge", "t_dl", "e_local",
+                    "e_up", "e_edge", "e_dl", "ul_rate", "dl_rate", "ul_sinr", "dl_sinr",
+                    "miss", "device_energy", "edge_energy", "user_cost"):  # fmt: skip
+            assert info[key].shape == (4,), key
+        assert isinstance(info["allocation"], noma_split_env.Allocation)
+        terms = info["reward_terms"]
+        assert reward == pytest.approx(-sum(terms.values()), rel=1e-12)
+        assert reward == pytest.approx(-info["user_cost"].mean() - terms["miss"], rel=1e-12)
+        assert (terms["failure"] > 0) == info["failed"].any()
+        failures += info["failed"].any()
+        np.testing.assert_allclose(
+            info["latency"], info["t_local"] + info["t_up"] + info["t_edge"] + info["t_dl"]
+        )
+    assert failures > 0, "random actions should include failed tasks"
 
 
 def test_step_allocation_matches_decoded_step():
@@ -129,6 +138,7 @@ def test_step_allocation_matches_decoded_step():
     b = gym.make("NomaSplit-v0").unwrapped
     a.reset(seed=9)
     b.reset(seed=9)
+    a.action_space.seed(9)
     action = a.action_space.sample()
     allocation = a.decoder.decode(action, a.slot)
     ra = a.step(action)[1]
@@ -172,6 +182,7 @@ def test_dl_power_fractions_are_scaled_to_the_budget():
 
 
 def valid_action(env):
+    env.action_space.seed(0)
     return {k: v.copy() for k, v in env.action_space.sample().items()}
 
 
@@ -235,6 +246,7 @@ def test_extreme_but_valid_actions_stay_finite():
 def test_render_rgb_array_draws_the_cell():
     env = gym.make("NomaSplit-v0", render_mode="rgb_array")
     env.reset(seed=0)
+    env.action_space.seed(0)
     first = env.render()
     env.step(env.action_space.sample())
     frame = env.render()
@@ -265,6 +277,7 @@ def test_user_profile_runs_in_a_scenario():
     profile = profile_module(net, (3, 16, 16), name="mine")
     env = gym.make("NomaSplit-v0", models=(profile, "resnet18"))
     env.reset(seed=0)
+    env.action_space.seed(0)
     _, reward, *_ = env.step(env.action_space.sample())
     assert np.isfinite(reward)
     assert {p.name for p in env.unwrapped.scenario.profiles} == {"mine", "resnet18"}
