@@ -194,12 +194,14 @@ def test_a_descent_gives_up_on_a_candidate_that_cannot_win():
     full = prob.descend(split, ul, dl, start, 1e-9, 0.0, 500)
     assert full.gradients > 3
     stopped = prob.descend(
-        split, ul, dl, start, 1e-9, 0.0, 500, give_up_above=full.cost / 2, give_up_after=3
-    )
+        split, ul, dl, start, 1e-9, 0.0, 500, rival=full.cost / 2, give_up_after=3,
+        give_up_slack=0.01,
+    )  # fmt: skip
     assert stopped.gradients == 3 and stopped.cost >= full.cost
     beaten = prob.descend(  # a bound the descent gets below: it converges as usual
-        split, ul, dl, start, 1e-9, 0.0, 500, give_up_above=full.cost * 1.5, give_up_after=3
-    )
+        split, ul, dl, start, 1e-9, 0.0, 500, rival=full.cost * 1.5, give_up_after=3,
+        give_up_slack=0.01,
+    )  # fmt: skip
     assert beaten.gradients == full.gradients and beaten.cost == full.cost
 
 
@@ -236,16 +238,15 @@ def test_best_move_is_the_best_of_the_moves_descended_one_by_one():
         moves.append(sub)
     args = (1e-5, 1e-10, 500)
     row, run = prob.best_move(
-        split, ul, dl, start.point, moves, True, True, START_GIVEN, start.cost, 0.01, *args, 5
+        split, ul, dl, start.point, moves, True, True, START_GIVEN, start.cost, *args, 5, 0.01
     )
     best_row, best_cost, gradients = -1, start.cost, 0
     for i, sub in enumerate(moves):
         free = np.zeros(n, dtype=bool)
         free[np.concatenate([ul[sub != ul], sub[sub != ul]])] = True
-        bound = start.cost + 0.01 * max(1.0, abs(start.cost))
         one = prob.descend(
             split, sub, dl, start.point, *args, free, np.zeros(n, dtype=bool), START_GIVEN,
-            give_up_above=bound, give_up_after=5,
+            rival=start.cost, give_up_after=5, give_up_slack=0.01,
         )  # fmt: skip
         gradients += one.gradients
         if one.cost < best_cost:
@@ -253,8 +254,8 @@ def test_best_move_is_the_best_of_the_moves_descended_one_by_one():
     assert row == best_row and run.cost == best_cost and run.gradients == gradients
     for _ in range(3):
         again_row, again = prob.best_move(
-            split, ul, dl, start.point, moves, True, True, START_GIVEN, start.cost, 0.01,
-            *args, 5,
+            split, ul, dl, start.point, moves, True, True, START_GIVEN, start.cost, *args, 5,
+            0.01,
         )  # fmt: skip
         assert again_row == row and again.cost == run.cost
         np.testing.assert_array_equal(again.point.p, run.point.p)
@@ -291,3 +292,79 @@ def test_split_loop_is_the_chain_of_descents(was_local):
         assert costs[s] == one.cost and gradients[s] == one.gradients
         np.testing.assert_array_equal(points[s].q, one.point.q)
         chain = one.point
+
+
+@pytest.mark.parametrize("start_mode", [START_GIVEN, START_DEFAULT])
+def test_pair_loop_is_the_chain_of_descents(start_mode):
+    """``SlotProblem.pair_loop`` (one call of the core) gives what chained descents
+    give: the two splits at each joint depth, then each user's split alone from the
+    pair's best, every descent from the previous one's result; the best of all."""
+    slot = slot_of("default", "noma", False, seed=4)
+    prob = SlotProblem(slot)
+    levels = slot.num_layers
+    l_max = int(levels.max())
+    k, j = 0, 3
+    split = levels.copy()
+    split[1] = 2
+    ul, dl = np.array([0, 1, 1, 0]), np.array([1, 0, 1, 0])
+    start = prob.descend(split, ul, dl, prob.default_start(split), 1e-5, 1e-10, 500).point
+    n = slot.scenario.num_subchannels
+    free = (np.eye(n, dtype=bool)[[0]].any(axis=0), np.eye(n, dtype=bool)[[1, 0]].any(axis=0))
+    args = (1e-5, 1e-10, 500)
+    cost, best_split, point, gradients, _, descents = prob.pair_loop(
+        split, ul, dl, start, k, j, *free, start_mode, np.inf, *args, 0.01
+    )
+    chain, best, booked = start, None, np.zeros(levels[k] + 1, dtype=np.int64)
+
+    def one(cand):
+        nonlocal chain, best
+        run = prob.descend(cand, ul, dl, chain, *args, *free, start_mode)
+        booked[cand[k]] += run.gradients
+        chain = run.point
+        if best is None or run.cost < best[0]:
+            best = (run.cost, cand.copy(), run.point)
+
+    for t in range(l_max):
+        cand = split.copy()
+        cand[[k, j]] = (2 * t * levels[[k, j]] + l_max) // (2 * l_max)
+        one(cand)
+    for user in (k, j):
+        chain, cand = best[2], best[1].copy()
+        for s in range(int(levels[user])):
+            cand[user] = s
+            one(cand.copy())
+    assert cost == best[0] and best[0] < prob.cost(split, ul, dl, start)
+    np.testing.assert_array_equal(best_split, best[1])
+    np.testing.assert_array_equal(point.q, best[2].q)
+    np.testing.assert_array_equal(gradients, booked)
+    assert descents == l_max + levels[k] + levels[j]
+    # a rival the joint depths cannot come within 1% of: the single loops are skipped
+    beaten = cost / 1.2
+    cost2, _, _, gradients2, _, descents2 = prob.pair_loop(
+        split, ul, dl, start, k, j, *free, start_mode, beaten, *args, 0.01
+    )
+    assert descents2 == l_max and gradients2.sum() < gradients.sum() and cost2 >= cost
+
+
+def test_a_start_stops_where_an_earlier_start_has_been():
+    """The sweeps of a start stop at a discrete state an earlier start's sweeps went
+    through: a second joint start stops before its first user update."""
+    slot = slot_of("default", "noma", False, seed=2)
+    once, twice = LiGD(starts=("joint",)), LiGD(starts=("joint", "joint"))
+    a, b = once.act(slot), twice.act(slot)
+    assert twice.stats.extra["sweeps"][0] == once.stats.extra["sweeps"][0] > 0
+    assert twice.stats.extra["sweeps"][1] == 0
+    assert twice.stats.extra["cost_history"][1] == twice.stats.extra["cost_history"][0][:1]
+    np.testing.assert_array_equal(a.split, b.split)
+    assert evaluate(slot, a).cost == evaluate(slot, b).cost
+
+
+def test_the_give_up_bound_tightens_with_the_gradients():
+    from agents.li_gd.core import give_up_bound
+
+    assert give_up_bound(np.inf, 9, 5, 0.01) == np.inf
+    assert give_up_bound(0.4, 5, 5, 0.01) == pytest.approx(0.41)  # margin max(1, |C|)
+    assert give_up_bound(3.0, 5, 5, 0.01) == pytest.approx(3.03)
+    assert give_up_bound(0.4, 10, 5, 0.01) == pytest.approx(0.405)
+    assert give_up_bound(0.4, 20, 5, 0.01) == pytest.approx(0.4 + 0.01 / 8)
+    assert give_up_bound(0.4, 0, 0, 0.01) == pytest.approx(0.41)

@@ -35,6 +35,8 @@ __all__ = [
     "DescentSettings",
     "descend",
     "descend_moves",
+    "give_up_bound",
+    "pair_loop",
     "point_cost",
     "slot_cost",
     "split_loop",
@@ -82,7 +84,9 @@ class DescentSettings(NamedTuple):
     """Gradients per descent, at most."""
     give_up_after: int
     """After this many gradients a descent whose best cost is still above its
-    ``give_up_above`` argument stops (a candidate that cannot win)."""
+    give-up bound stops (a candidate that cannot win; :func:`give_up_bound`)."""
+    give_up_slack: float
+    """The give-up bound's margin above the rival, relative (``max(1, |rival|)``)."""
 
 
 @njit(cache=True, inline="always")
@@ -108,6 +112,19 @@ def _powers(x: np.ndarray, p_max: float, q_max: float, p: np.ndarray, q: np.ndar
     for i in range(k):
         p[i] = x[i] * p_max
         q[i] = x[k + i] * q_max
+
+
+@njit(cache=True, inline="always")
+def give_up_bound(rival: float, gradients: int, after: int, slack: float) -> float:
+    """The cost above which a candidate that must beat ``rival`` is dropped after
+    ``gradients >= after`` gradients: ``rival + slack max(1, |rival|)`` at ``after``,
+    the margin halving every ``after`` gradients more (a candidate still above its
+    rival after many gradients is close to converged: it will not gain the margin
+    back). ``inf`` without a rival."""
+    if not np.isfinite(rival):
+        return np.inf
+    halvings = (gradients - after) / max(after, 1)
+    return rival + slack * max(1.0, abs(rival)) * 0.5**halvings
 
 
 START_GIVEN = 0
@@ -215,7 +232,7 @@ def descend(
     ul_free: np.ndarray,
     dl_free: np.ndarray,
     start_mode: int,
-    give_up_above: float,
+    rival: float,
     slot_fields: tuple,
     settings_fields: tuple,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int, int]:
@@ -227,9 +244,9 @@ def descend(
     users on the subchannels marked in ``ul_free`` and ``dl_free`` (``[N]`` bool) move
     (module ``variables``); the cost of a step is evaluated for them alone (the
     others' outputs cannot change). ``start_mode`` is :data:`START_GIVEN`,
-    :data:`START_CHEAPER` or :data:`START_DEFAULT`. After
-    ``settings.give_up_after`` gradients the descent stops if its best cost is still
-    above ``give_up_above`` (``inf``: never). Returns
+    :data:`START_CHEAPER` or :data:`START_DEFAULT`. ``rival`` is the cost the
+    candidate must beat (``inf``: none): from ``settings.give_up_after`` gradients on,
+    the descent stops once its best cost is above :func:`give_up_bound`. Returns
     ``(p, q, e, cost, gradients, evaluations)``: the best point visited (so never
     above the start) and its slot cost; ``e`` is zeros without ``settings.with_share``.
     """
@@ -305,7 +322,9 @@ def descend(
     stalled = 0  # gradients since the last new best point
     gradients = 0
     while gradients < settings.max_iter:
-        if gradients >= settings.give_up_after and best_f > give_up_above:
+        if gradients >= settings.give_up_after and best_f > give_up_bound(
+            rival, gradients, settings.give_up_after, settings.give_up_slack
+        ):
             break  # this candidate will not win: not worth converging
         _powers(x, p_max, q_max, p, q)
         gp[:] = 0.0
@@ -448,6 +467,77 @@ def split_loop(
     return costs, points, gradients, evaluations
 
 
+@njit(cache=True)
+def pair_loop(
+    split: np.ndarray,
+    ul_sub: np.ndarray,
+    dl_sub: np.ndarray,
+    p0: np.ndarray,
+    q0: np.ndarray,
+    e0: np.ndarray,
+    k: int,
+    j: int,
+    ul_free: np.ndarray,
+    dl_free: np.ndarray,
+    start_mode: int,
+    rival: float,
+    slot_fields: tuple,
+    settings_fields: tuple,
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Users ``k`` and ``j`` enter together: their splits looped jointly, depth ``t =
+    0..L_max - 1`` (``s = round(t L / L_max)``, as the joint start), each descent from
+    the previous depth's result; then each of the two alone (``s = 0..L - 1``, the
+    other at the pair's best), chained the same way; ``start_mode`` as for
+    :func:`descend`, over the groups ``ul_free``, ``dl_free``. The single loops are
+    skipped if the joint depths end above ``rival + settings.give_up_slack max(1,
+    |rival|)`` (the pair cannot win: the single loops only refine the depth rounding).
+
+    Returns ``(cost, split, p, q, e, gradients, evaluations, descents)``: the best of
+    all these descents (the first of equal costs), its splits and point; ``gradients``
+    (``[L_k + 1]``) are booked at k's split of each descent."""
+    levels = KernelSlot(*slot_fields).num_layers
+    l_max = levels.max()
+    gradients = np.zeros(levels[k] + 1, dtype=np.int64)
+    evaluations = descents = 0
+    cand = split.copy()
+    p, q, e = p0, q0, e0
+    best_cost = np.inf
+    best_split = split.copy()
+    best_p, best_q, best_e = p0, q0, e0
+    for t in range(l_max):
+        cand[k] = (2 * t * levels[k] + l_max) // (2 * l_max)
+        cand[j] = (2 * t * levels[j] + l_max) // (2 * l_max)
+        p, q, e, cost, g, ev = descend(
+            cand, ul_sub, dl_sub, p, q, e, ul_free, dl_free, start_mode, np.inf,
+            slot_fields, settings_fields,
+        )  # fmt: skip
+        gradients[cand[k]] += g
+        evaluations += ev
+        descents += 1
+        if cost < best_cost:
+            best_cost, best_p, best_q, best_e = cost, p, q, e
+            best_split[:] = cand
+    settings = DescentSettings(*settings_fields)
+    if best_cost > give_up_bound(rival, 0, 0, settings.give_up_slack):
+        return best_cost, best_split, best_p, best_q, best_e, gradients, evaluations, descents
+    for user in (k, j):
+        p, q, e = best_p, best_q, best_e
+        cand[:] = best_split
+        for s in range(levels[user]):
+            cand[user] = s
+            p, q, e, cost, g, ev = descend(
+                cand, ul_sub, dl_sub, p, q, e, ul_free, dl_free, start_mode, np.inf,
+                slot_fields, settings_fields,
+            )  # fmt: skip
+            gradients[cand[k]] += g
+            evaluations += ev
+            descents += 1
+            if cost < best_cost:
+                best_cost, best_p, best_q, best_e = cost, p, q, e
+                best_split[:] = cand
+    return best_cost, best_split, best_p, best_q, best_e, gradients, evaluations, descents
+
+
 @njit(cache=True, parallel=True)
 def descend_moves(
     split: np.ndarray,
@@ -461,7 +551,6 @@ def descend_moves(
     decompose: bool,
     start_mode: int,
     rival: float,
-    slack: float,
     slot_fields: tuple,
     settings_fields: tuple,
 ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, float, int, int]:
@@ -470,9 +559,9 @@ def descend_moves(
     costs less than ``rival``.
 
     With ``decompose`` each descent moves only the users of the subchannels that some
-    user left or joined. Each gives up (``settings.give_up_after``) above ``rival +
-    slack max(1, |rival|)``. The rows are independent, so they are descended in
-    parallel (numba ``prange``, one thread per core); the best is then picked in row
+    user left or joined. Each gives up against ``rival`` (:func:`give_up_bound`). The
+    rows are independent, so they are descended in parallel (numba ``prange``, one
+    thread per core); the best is then picked in row
     order (the first of equal costs), so the result does not depend on the threads.
     Returns ``(row, p, q, e, cost, gradients, evaluations)``: the best row (-1 if
     none beats ``rival``, then the point is the start), its point and cost, and the
@@ -482,7 +571,6 @@ def descend_moves(
     n_sub = slot_fields[0].shape[1]
     rows = subs.shape[0]
     current = ul_sub if uplink else dl_sub
-    bound = rival + slack * max(1.0, abs(rival))
     costs = np.empty(rows)
     points = np.empty((rows, 3, k))
     work = np.zeros((rows, 2), dtype=np.int64)  # gradients, evaluations
@@ -504,7 +592,7 @@ def descend_moves(
                     moved[current[i]] = True
         ul_free, dl_free = (moved, fixed) if uplink else (fixed, moved)
         p, q, e, cost, g, ev = descend(
-            split, cand_ul, cand_dl, p0, q0, e0, ul_free, dl_free, start_mode, bound,
+            split, cand_ul, cand_dl, p0, q0, e0, ul_free, dl_free, start_mode, rival,
             slot_fields, settings_fields,
         )  # fmt: skip
         costs[row] = cost

@@ -18,6 +18,7 @@ from agents.li_gd.core import (
     DescentSettings,
     descend,
     descend_moves,
+    pair_loop,
     point_cost,
     split_loop,
 )
@@ -68,7 +69,7 @@ class SlotProblem:
         self.p_max = sc.user_max_power_w
         self.q_max = sc.bs_max_power_w
         self._slot_fields = tuple(kernel_slot(slot))
-        self._settings: dict[tuple[float, float, int, int], tuple] = {}
+        self._settings: dict[tuple[float, float, int, int, float], tuple] = {}
         self.every_subchannel = np.ones(self.num_subchannels, dtype=np.bool_)
         """``[N]`` bool, all True: a descent over every user's variables."""
         self._base = DescentSettings(
@@ -82,18 +83,30 @@ class SlotProblem:
             ftol=0.0,
             max_iter=0,
             give_up_after=0,
+            give_up_slack=0.0,
         )
         self._base_fields = tuple(self._base)
 
-    def _settings_for(self, gtol: float, ftol: float, max_iter: int, give_up_after: int) -> tuple:
+    def _settings_for(
+        self,
+        gtol: float,
+        ftol: float,
+        max_iter: int,
+        give_up_after: int = 0,
+        give_up_slack: float = 0.0,
+    ) -> tuple:
         """The core's settings tuple, one per tolerance set (a slot makes thousands of
         calls with a handful of sets)."""
-        key = (gtol, ftol, max_iter, give_up_after)
+        key = (gtol, ftol, max_iter, give_up_after, give_up_slack)
         settings = self._settings.get(key)
         if settings is None:
             settings = tuple(
                 self._base._replace(
-                    gtol=gtol, ftol=ftol, max_iter=max_iter, give_up_after=give_up_after
+                    gtol=gtol,
+                    ftol=ftol,
+                    max_iter=max_iter,
+                    give_up_after=give_up_after,
+                    give_up_slack=give_up_slack,
                 )
             )
             self._settings[key] = settings
@@ -111,14 +124,17 @@ class SlotProblem:
         ul_free: np.ndarray | None = None,
         dl_free: np.ndarray | None = None,
         start_mode: int = START_GIVEN,
-        give_up_above: float = math.inf,
+        rival: float = math.inf,
         give_up_after: int = 0,
+        give_up_slack: float = 0.0,
     ) -> Descent:
         """:func:`~agents.li_gd.core.descend` on this slot from ``start``: over the users
         of the subchannels marked in ``ul_free`` and ``dl_free`` (``[N]`` bool; None:
-        every subchannel), the other users' variables fixed; after ``give_up_after``
-        gradients it stops if its best cost is still above ``give_up_above``."""
-        settings = self._settings_for(gtol, ftol, max_iter, give_up_after)
+        every subchannel), the other users' variables fixed; from ``give_up_after``
+        gradients on it stops once its best cost is above
+        :func:`~agents.li_gd.core.give_up_bound` of ``rival`` (the cost it must
+        beat; inf: never) and ``give_up_slack``."""
+        settings = self._settings_for(gtol, ftol, max_iter, give_up_after, give_up_slack)
         p, q, e, cost, gradients, evaluations = descend(
             split,
             ul_sub,
@@ -127,7 +143,7 @@ class SlotProblem:
             self.every_subchannel if ul_free is None else ul_free,
             self.every_subchannel if dl_free is None else dl_free,
             start_mode,
-            give_up_above,
+            rival,
             self._slot_fields,
             settings,
         )
@@ -149,12 +165,40 @@ class SlotProblem:
     ) -> tuple[np.ndarray, list[Point], np.ndarray, int]:
         """:func:`~agents.li_gd.core.split_loop` of user ``k`` from ``start``: ``(costs,
         points, gradients, evaluations)`` per split ``0..L_k``."""
-        settings = self._settings_for(gtol, ftol, max_iter, 0)
+        settings = self._settings_for(gtol, ftol, max_iter)
         costs, points, gradients, evaluations = split_loop(
             split, ul_sub, dl_sub, *start, k, ul_free, dl_free, start_mode,
             self._slot_fields, settings,
         )  # fmt: skip
         return costs, [Point(*row) for row in points], gradients, evaluations
+
+    def pair_loop(
+        self,
+        split: np.ndarray,
+        ul_sub: np.ndarray,
+        dl_sub: np.ndarray,
+        start: Point,
+        k: int,
+        j: int,
+        ul_free: np.ndarray,
+        dl_free: np.ndarray,
+        start_mode: int,
+        rival: float,
+        gtol: float,
+        ftol: float,
+        max_iter: int,
+        give_up_slack: float,
+    ) -> tuple[float, np.ndarray, Point, np.ndarray, int, int]:
+        """:func:`~agents.li_gd.core.pair_loop` of users ``k`` and ``j`` from ``start``:
+        ``(cost, split, point, gradients, evaluations, descents)`` of the best pair descent, with
+        the gradients per split of ``k``; the single-user loops are skipped if the
+        joint depths end more than ``give_up_slack`` above ``rival``."""
+        settings = self._settings_for(gtol, ftol, max_iter, give_up_slack=give_up_slack)
+        cost, best, p, q, e, gradients, evaluations, descents = pair_loop(
+            split, ul_sub, dl_sub, *start, k, j, ul_free, dl_free, start_mode, rival,
+            self._slot_fields, settings,
+        )  # fmt: skip
+        return cost, best, Point(p, q, e), gradients, evaluations, descents
 
     def best_move(
         self,
@@ -167,19 +211,19 @@ class SlotProblem:
         decompose: bool,
         start_mode: int,
         rival: float,
-        slack: float,
         gtol: float,
         ftol: float,
         max_iter: int,
         give_up_after: int,
+        give_up_slack: float,
     ) -> tuple[int, Descent]:
         """:func:`~agents.li_gd.core.descend_moves`: the best of ``moves`` (new
         subchannel vectors of one link) that costs less than ``rival``, as ``(index,
         descent)`` (index -1 if none does); the descent's counts are those of all."""
-        settings = self._settings_for(gtol, ftol, max_iter, give_up_after)
+        settings = self._settings_for(gtol, ftol, max_iter, give_up_after, give_up_slack)
         row, p, q, e, cost, gradients, evaluations = descend_moves(
             split, ul_sub, dl_sub, *start, np.array(moves, dtype=np.int64), uplink,
-            decompose, start_mode, rival, slack, self._slot_fields, settings,
+            decompose, start_mode, rival, self._slot_fields, settings,
         )  # fmt: skip
         return row, Descent(Point(p, q, e), cost, gradients, evaluations)
 

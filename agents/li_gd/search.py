@@ -93,7 +93,9 @@ class GradientDescent(BaseAgent):
         give_up_after: Gradients after which a candidate's descent stops if its cost
             is still above the cost it must beat (the incumbent's; for a user's
             subchannel moves, that of the point they start from) by more than
-            ``give_up_slack max(1, |C|)``. The split loops (the loop the warm start is about), the
+            ``give_up_slack max(1, |C|)``, a margin that halves with every
+            ``give_up_after`` gradients more (:func:`~agents.li_gd.core.give_up_bound`).
+            The split loops (the loop the warm start is about), the
             joint start and the polish always converge: a cold-started GD would gain
             most from giving up there (with it, GD's gradients fell from 4.7x to 2.2x
             Li-GD's on ``default``), hiding what the warm start saves.
@@ -180,6 +182,7 @@ class GradientDescent(BaseAgent):
         starts = self.starts
         if starts is None:
             starts = ("joint", "local") if k_users <= LOCAL_START_MAX_USERS else ("joint",)
+        seen: set[bytes] = set()  # the discrete states that earlier starts' sweeps visited
         for start in starts + ("random",) * self.random_starts:
             if start == "random":
                 state = self._random_start(prob)
@@ -195,7 +198,7 @@ class GradientDescent(BaseAgent):
             else:
                 state = self._joint_loop(prob, ul, dl)
             start_costs.append(state.cost)
-            state, run_history, run_sweeps = self._sweeps(prob, state)
+            state, run_history, run_sweeps = self._sweeps(prob, state, seen)
             history.append(run_history)
             sweeps.append(run_sweeps)
             if best is None or state.cost < best.cost:
@@ -273,16 +276,25 @@ class GradientDescent(BaseAgent):
         assert best is not None
         return best
 
-    def _sweeps(self, prob: SlotProblem, state: Candidate) -> tuple[Candidate, list[float], int]:
+    def _sweeps(
+        self, prob: SlotProblem, state: Candidate, seen: set[bytes]
+    ) -> tuple[Candidate, list[float], int]:
         """Coordinate sweeps from ``state`` until ``K`` consecutive user updates change
         nothing and no subchannel relabelling helps (every user is then at its best
         given the others, and no two subchannel groups gain by trading places), or
-        ``max_sweeps`` sweeps."""
+        ``max_sweeps`` sweeps, or until they reach a discrete state in ``seen`` (the
+        states the sweeps of earlier starts went through: from there this start would
+        follow one of them). The states of this run are then added to ``seen``."""
         history = [state.cost]
         k_users = prob.num_users
         unchanged = 0
         updates = 0
+        visited = set()
         while updates < self.max_sweeps * k_users:
+            key = _state_key(state)
+            if key in seen:
+                break
+            visited.add(key)
             if unchanged >= k_users:
                 moved = self._rebalance(prob, state)
                 if not self._improves(moved, state):
@@ -304,18 +316,20 @@ class GradientDescent(BaseAgent):
                 unchanged += 1
             history.append(state.cost)
         sweeps = -(-updates // k_users)
+        seen |= visited
         return state, history, sweeps
 
     def _improves(self, candidate: Candidate, incumbent: Candidate) -> bool:
         """``candidate`` lowers the cost by more than ``sweep_tol max(1, |C|)``."""
         return candidate.cost < incumbent.cost - self.sweep_tol * max(1.0, abs(incumbent.cost))
 
-    def _pair_entry(self, prob: SlotProblem, k: int, state: Candidate) -> Candidate:
+    def _pair_entry(self, prob: SlotProblem, k: int, state: Candidate, rival: float) -> Candidate:
         """Local user k and a local partner j start offloading together, their splits
         looped jointly (depth ``t``, ``s = round(t L / L_max)`` as in the joint start),
         each on its best subchannel unless that is the other's (then its second best),
         each descent chained from the previous depth's optimum; then the best pair's
-        two splits are looped one at a time, the other fixed.
+        two splits are looped one at a time, the other fixed (one call of the core,
+        :func:`~agents.li_gd.core.pair_loop`).
 
         Under equal edge shares two users may each lose by offloading alone and both
         win together (docs/model.md section 9.4); from all-local the one-user moves of
@@ -327,38 +341,21 @@ class GradientDescent(BaseAgent):
             return best
         slot = prob.slot
         own = slot.ul_gain.max(axis=1)
-        levels = prob.num_layers
-        l_max = int(levels.max())
         for j in local[np.argsort(-own[local], kind="stable")][: self.max_swaps]:
             ul, dl = state.ul.copy(), state.dl.copy()
             for link, gain in ((ul, slot.ul_gain), (dl, slot.dl_gain)):
                 order_k, order_j = np.argsort(-gain[k]), np.argsort(-gain[j])
                 link[k] = order_k[0]
                 link[j] = order_j[1] if order_j[0] == link[k] and gain.shape[1] > 1 else order_j[0]
-            pair: Candidate | None = None
-            pair_groups = self._users_groups(prob, (k, j), ul, dl)
-            chain = state.point
-            for t in range(l_max):
-                split = state.split.copy()
-                for user in (k, j):
-                    split[user] = (2 * t * levels[user] + l_max) // (2 * l_max)
-                found = self._descend(prob, k, split, ul, dl, chain, pair_groups, chain=True)
-                chain = found.point
-                if pair is None or found.cost < pair.cost:
-                    pair = found
-            # then each of the two alone, the other fixed: the pair's splits may differ
-            assert pair is not None
-            for user in (k, j):
-                chain = pair.point
-                for s in range(int(levels[user])):
-                    split = pair.split.copy()
-                    split[user] = s
-                    found = self._descend(prob, k, split, ul, dl, chain, pair_groups, chain=True)
-                    chain = found.point
-                    if found.cost < pair.cost:
-                        pair = found
-            if pair.cost < best.cost:
-                best = pair
+            cost, split, point, gradients, evaluations, descents = prob.pair_loop(
+                state.split, ul, dl, state.point, k, int(j),
+                *self._users_groups(prob, (k, j), ul, dl), self._start_mode(chain=True),
+                min(rival, best.cost), self.gtol, self.ftol, self.max_iter, self.give_up_slack,
+            )  # fmt: skip
+            self._count(int(gradients.sum()), evaluations, descents)
+            self._per_split[k] += gradients
+            if cost < best.cost:
+                best = Candidate(cost, split, ul, dl, point)
         return best
 
     def _refill(self, prob: SlotProblem, k: int, local: Candidate, state: Candidate) -> Candidate:
@@ -433,8 +430,11 @@ class GradientDescent(BaseAgent):
         """The give-up arguments of a descent that must beat ``rival``."""
         if not math.isfinite(rival):
             return {}
-        bound = rival + self.give_up_slack * max(1.0, abs(rival))
-        return {"give_up_above": bound, "give_up_after": self.give_up_after}
+        return {
+            "rival": rival,
+            "give_up_after": self.give_up_after,
+            "give_up_slack": self.give_up_slack,
+        }
 
     def _start_mode(self, chain: bool) -> int:
         """How a descent starts: GD from the default point; Li-GD's split loop from the
@@ -507,8 +507,8 @@ class GradientDescent(BaseAgent):
             return base
         row, run = prob.best_move(
             base.split, base.ul, base.dl, base.point, moves, uplink, self.decompose,
-            self._start_mode(chain=False), base.cost, self.give_up_slack, self.gtol,
-            self.ftol, self.max_iter, self.give_up_after,
+            self._start_mode(chain=False), base.cost, self.gtol, self.ftol, self.max_iter,
+            self.give_up_after, self.give_up_slack,
         )  # fmt: skip
         self._count(run.gradients, run.evaluations, len(moves))
         self._per_split[k][base.split[k]] += run.gradients
@@ -559,7 +559,7 @@ class GradientDescent(BaseAgent):
                     best = refilled
         # 1a. pair entry: k and another local user start offloading together
         if split[k] == levels:
-            entered = self._pair_entry(prob, k, state)
+            entered = self._pair_entry(prob, k, state, best.cost)
             if entered.cost < best.cost:
                 best = entered
         # 1b. split swaps with users of the same model (their roles exchange)
@@ -604,6 +604,11 @@ class GradientDescent(BaseAgent):
             if moved.cost < best.cost:
                 best = moved
         return best
+
+
+def _state_key(state: Candidate) -> bytes:
+    """The discrete choice of ``state`` (splits and both subchannel vectors) as bytes."""
+    return state.split.tobytes() + state.ul.tobytes() + state.dl.tobytes()
 
 
 def _and_relabelled(
