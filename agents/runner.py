@@ -29,9 +29,11 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import statistics
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -43,11 +45,14 @@ from noma_split_env import NomaSplitEnv, Scenario
 from noma_split_env.files import atomic_write
 
 __all__ = [
+    "BACKENDS",
     "RECORD_SCHEMA",
     "SUMMARY_SCHEMA",
     "Records",
     "Summary",
     "Table",
+    "check_parallel",
+    "default_workers",
     "run",
     "t_quantile",
 ]
@@ -393,12 +398,20 @@ def _cornish_fisher(p: float, df: int) -> float:
 
 
 # --------------------------------------------------------------------------- the run
+BACKENDS = ("process", "ray")
+"""Parallel backends of :func:`run`: a local process pool, or Ray tasks."""
+
+
 def run(
     agents: Mapping[str, Agent] | Sequence[str],
     scenario: str | Scenario = "default",
     seeds: Sequence[int] = (0,),
     episodes_per_seed: int = 1,
     max_steps: int | None = None,
+    workers: int | None = 1,
+    backend: str = "process",
+    address: str | None = None,
+    progress: bool = False,
 ) -> Records:
     """Run every agent over the same seeds and episodes; one record per slot.
 
@@ -411,29 +424,101 @@ def run(
         episodes_per_seed: Episodes per seed (>= 1).
         max_steps: Slots per episode; None = the scenario's ``max_episode_steps``
             (a larger value is capped there: the episode is truncated).
+        workers: Parallel workers; 1 (default) runs everything in this process, None
+            uses every core this process may run on (:func:`default_workers`). The
+            tasks are the (agent, seed) pairs; more workers than tasks are not started.
+        backend: ``"process"``: a pool of local worker processes. ``"ray"``: Ray
+            tasks (``pip install "noma-split[ray]"``), on a local Ray instance
+            started for the run or on the cluster at ``address``.
+        address: A Ray cluster address (``"ray://host:10001"``, ``"host:6379"`` or
+            ``"auto"``); only with ``backend="ray"``.
+        progress: A progress bar over the tasks on stderr (tqdm).
 
     Every agent acts once on the first slot before the episodes, untimed and not
     recorded, so that decision times exclude one-off start-up costs (numba kernels
     are compiled on a fresh install's first call). Agents are reseeded at the start of
     each seed's first episode (``agent.reset(seed)``), so the warm-up call does not
-    change their decisions.
+    change their decisions, and each (agent, seed) task depends on nothing else:
+    records are identical whatever the workers and the backend (the decision times
+    aside). With several workers each task gets its own copy of the agent (a built
+    agent is pickled; one that cannot be is an error) and warms it up on the seed's
+    first slot; each worker computes on one thread (numba, torch), so that the
+    workers share the cores instead of crowding them.
 
     Returns:
         The :class:`Records`, ordered by agent, seed, episode and step.
 
     Raises:
         ValueError: unknown agent names (the message lists the available ones),
-            duplicate labels, empty or invalid ``seeds``, invalid counts.
+            duplicate labels, empty or invalid ``seeds``, invalid counts, an unknown
+            backend, an agent that cannot be sent to the workers.
+        ImportError: ``backend="ray"`` without Ray installed.
+        ConnectionError: no Ray cluster at ``address``.
+        KeyboardInterrupt: Ctrl-C; the workers are stopped first.
+        Exception: what a failing agent raised, with a note naming the agent, the
+            seed, the episode and the step.
     """
     resolved = _resolve_agents(agents)
     seeds = _check_seeds(seeds)
     _check_count("episodes_per_seed", episodes_per_seed)
     if max_steps is not None:
         _check_count("max_steps", max_steps)
+    check_parallel("run", workers, backend, address)
+    if not isinstance(progress, bool):
+        raise ValueError(f"run.progress: got {progress!r}, allowed: True or False")
     env = NomaSplitEnv(scenario)
     limit = env.scenario.max_episode_steps
     steps = limit if max_steps is None else min(max_steps, limit)
+    tasks = [
+        _Task(label, agent, env.scenario, seed, episodes_per_seed, steps)
+        for label, agent in resolved.items()
+        for seed in seeds
+    ]
+    count = default_workers() if workers is None else workers
+    count = min(count, len(tasks))
+    if backend == "process" and count == 1:
+        return Records(_run_serial(env, resolved, seeds, episodes_per_seed, steps, progress))
+    from agents.parallel import run_tasks
+
+    results = run_tasks(_run_task, tasks, count, backend, address, progress)
+    return Records(row for rows in results for row in rows)
+
+
+def check_parallel(owner: str, workers: int | None, backend: str, address: str | None) -> None:
+    """Raise a ValueError naming ``owner`` unless the parallel arguments of :func:`run`
+    are valid."""
+    if workers is not None and (
+        not isinstance(workers, int | np.integer) or isinstance(workers, bool) or workers < 1
+    ):
+        raise ValueError(f"{owner}.workers: got {workers!r}, allowed: an integer >= 1 or None")
+    if backend not in BACKENDS:
+        raise ValueError(f"{owner}.backend: got {backend!r}, allowed: {', '.join(BACKENDS)}")
+    if address is not None and (backend != "ray" or not isinstance(address, str) or not address):
+        raise ValueError(
+            f"{owner}.address: got {address!r} with backend {backend!r}, allowed: a Ray "
+            "address, only with backend='ray'"
+        )
+
+
+def default_workers() -> int:
+    """The cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _run_serial(
+    env: NomaSplitEnv,
+    resolved: dict[str, Agent],
+    seeds: list[int],
+    episodes_per_seed: int,
+    steps: int,
+    progress: bool,
+) -> list[dict[str, Any]]:
+    """Every task in this process, in order, one env for all."""
     rows: list[dict[str, Any]] = []
+    bar = _progress_bar(len(resolved) * len(seeds), progress)
     for label, agent in resolved.items():
         # one untimed call first: one-off costs (compiling or loading numba kernels,
         # torch start-up) are not decision time; every episode below reseeds the agent
@@ -441,13 +526,57 @@ def run(
         agent.reset(seeds[0])
         agent.act(env.unwrapped.slot)
         for seed in seeds:
-            for episode in range(episodes_per_seed):
-                first = episode == 0
-                env.reset(seed=seed if first else None)
-                agent.reset(seed if first else None)
-                for step in range(steps):
-                    rows.append(_run_slot(env, agent, label, seed, episode, step))
-    return Records(rows)
+            rows += _run_episodes(env, agent, label, seed, episodes_per_seed, steps)
+            bar.update()
+    bar.close()
+    return rows
+
+
+def _run_episodes(
+    env: NomaSplitEnv, agent: Agent, label: str, seed: int, episodes: int, steps: int
+) -> list[dict[str, Any]]:
+    """The records of one seed's episodes (the env reset with ``seed`` first, then
+    continuing its generator; the agent likewise)."""
+    rows = []
+    for episode in range(episodes):
+        first = episode == 0
+        env.reset(seed=seed if first else None)
+        agent.reset(seed if first else None)
+        for step in range(steps):
+            rows.append(_run_slot(env, agent, label, seed, episode, step))
+    return rows
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One (agent, seed) series of episodes: what a worker needs to run it."""
+
+    label: str
+    agent: Agent | str
+    scenario: Scenario
+    seed: int
+    episodes: int
+    steps: int
+
+    def describe(self) -> str:
+        return f"agent {self.label!r}, seed {self.seed}"
+
+
+def _run_task(task: _Task) -> list[dict[str, Any]]:
+    """A task in a worker: a fresh env, the agent warmed up on the seed's first slot."""
+    agent = make(task.agent) if isinstance(task.agent, str) else task.agent
+    env = NomaSplitEnv(task.scenario)
+    env.reset(seed=task.seed)
+    agent.reset(task.seed)
+    agent.act(env.unwrapped.slot)
+    return _run_episodes(env, agent, task.label, task.seed, task.episodes, task.steps)
+
+
+def _progress_bar(total: int, enabled: bool) -> Any:
+    """A tqdm bar over ``total`` tasks on stderr, or a stand-in that does nothing."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="task", desc="run", disable=not enabled, leave=False)
 
 
 def _run_slot(

@@ -296,3 +296,91 @@ def test_t_quantile_matches_tables(p, df, expected):
 def test_t_quantile_rejects_bad_arguments(p, df):
     with pytest.raises(ValueError, match="t_quantile"):
         t_quantile(p, df)
+
+
+# --------------------------------------------------------------------------- parallel
+class FailsOnSeed(BaseAgent):
+    """All-local, except that it raises on the slots of one seed (module level: the
+    worker processes unpickle it)."""
+
+    name = "fails-on-seed"
+
+    def __init__(self, bad_seed: int) -> None:
+        super().__init__()
+        self.bad_seed = bad_seed
+        self.seed: int | None = None
+
+    def reset(self, seed: int | None = None) -> None:
+        if seed is not None:
+            self.seed = seed
+
+    def _act(self, slot: Slot) -> Allocation:
+        if self.seed == self.bad_seed:
+            raise ValueError("boom")
+        return Allocation.all_local(slot)
+
+
+PARALLEL = {"seeds": [3, 0, 5], "episodes_per_seed": 2, "max_steps": 3}
+
+
+@pytest.fixture(scope="module")
+def serial_records() -> Records:
+    return run(["li-gd", "greedy", "random"], "default", **PARALLEL)
+
+
+def test_process_workers_give_the_serial_records(serial_records):
+    parallel = run(["li-gd", "greedy", "random"], "default", workers=2, **PARALLEL)
+    assert len(parallel) == len(serial_records) == 3 * 3 * 2 * 3
+    assert without_timing(parallel) == without_timing(serial_records)
+
+
+def test_ray_workers_give_the_serial_records(serial_records):
+    pytest.importorskip("ray")
+    on_ray = run(["li-gd", "greedy", "random"], "default", workers=2, backend="ray", **PARALLEL)
+    assert without_timing(on_ray) == without_timing(serial_records)
+
+
+def test_built_agents_are_copied_into_the_workers():
+    built = {"edge": AllEdge(), "named": "all-local"}
+    serial = run(built, "tiny", seeds=[0, 1], max_steps=2)
+    assert without_timing(run(built, "tiny", seeds=[0, 1], max_steps=2, workers=2)) == (
+        without_timing(serial)
+    )
+
+
+def test_a_failing_worker_task_names_its_agent_and_seed():
+    with pytest.raises(ValueError, match="boom") as err:
+        run({"flaky": FailsOnSeed(4)}, "tiny", seeds=[1, 4, 6], max_steps=1, workers=2)
+    notes = " ".join(getattr(err.value, "__notes__", []))
+    if hasattr(err.value, "add_note"):  # Python >= 3.11
+        assert "agent 'flaky', seed 4" in notes
+
+
+def test_parallel_argument_errors(monkeypatch):
+    class Unpicklable(AllLocal):
+        def __init__(self) -> None:
+            super().__init__()
+            self.hook = lambda: None
+
+    with pytest.raises(ValueError, match=r"agent 'mine', seed 0.*cannot be sent"):
+        run({"mine": Unpicklable()}, "tiny", seeds=[0, 1], workers=2)
+    with pytest.raises(ValueError, match=r"run.backend: got 'dask', allowed: process, ray"):
+        run(["all-local"], "tiny", seeds=[0], backend="dask")
+    with pytest.raises(ValueError, match=r"run.address: .*only with backend='ray'"):
+        run(["all-local"], "tiny", seeds=[0], address="auto")
+    with pytest.raises(ValueError, match="run.workers"):
+        run(["all-local"], "tiny", seeds=[0], workers=0)
+    with pytest.raises(ConnectionError, match=r"cannot reach a Ray cluster at '127.0.0.1:1'"):
+        pytest.importorskip("ray")
+        run(["all-local"], "tiny", seeds=[0, 1], workers=2, backend="ray", address="127.0.0.1:1")
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)  # Ray not installed
+    with pytest.raises(ImportError, match=r'pip install "noma-split\[ray\]"'):
+        run(["all-local"], "tiny", seeds=[0, 1], workers=2, backend="ray")
+
+
+def test_one_task_or_one_worker_runs_here():
+    """workers=None means every core; with a single task no pool is started (the
+    agent's state is then the caller's, as with workers=1)."""
+    spy = Spy(AllLocal())
+    run({"spy": spy}, "tiny", seeds=[2], max_steps=2, workers=None)
+    assert len(spy.slots) == 3  # the warm-up and two slots, seen here

@@ -100,6 +100,9 @@ def test_runs_in_the_runner(trained: Path) -> None:
     costs = [r["cost"] for r in once if r["agent"] == "rl"]
     assert costs == [r["cost"] for r in again]
     assert all(np.isfinite(costs))
+    # in worker processes: the agent is sent as its run folder and loaded there
+    parallel = run({"rl": agent}, scenario, seeds=[0, 1], max_steps=4, workers=2)
+    assert [r["cost"] for r in parallel] == costs
 
 
 def test_bad_paths_and_files(trained: Path, tmp_path: Path) -> None:

@@ -141,6 +141,9 @@ def _compare(args: argparse.Namespace) -> int:
         sweep_steps=args.sweep_steps,
         out=args.out,
         overwrite=args.overwrite,
+        workers=args.workers,
+        backend=args.backend,
+        address=args.address,
     )
     command = "noma-split " + " ".join(shlex.quote(a) for a in args.argv)
     result = compare(config, progress_bar=args.progress_bar, command=command.strip())
@@ -288,8 +291,29 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument(
         "--no-progress-bar", dest="progress_bar", action="store_false", help="no progress bar"
     )
+    _parallel_arguments(cmp_)
     cmp_.set_defaults(handler=_compare)
     return parser
+
+
+def _parallel_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--workers``, ``--backend`` and ``--address`` (of :func:`agents.runner.run`)."""
+    from agents.runner import BACKENDS, default_workers
+
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        help=f"parallel workers (default: every core, here {default_workers()})",
+    )
+    parser.add_argument(
+        "--backend",
+        type=_choice("backend", BACKENDS),
+        default="process",
+        help='local worker processes, or Ray tasks (pip install "noma-split[ray]")',
+    )
+    parser.add_argument(
+        "--address", help="Ray cluster address with --backend ray (default: a local instance)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -301,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except KeyboardInterrupt as stop:
         return _interrupted(command, stop)
-    except (ValueError, FileNotFoundError, ImportError) as error:
+    except (ValueError, FileNotFoundError, ImportError, ConnectionError) as error:
         print(f"{_prog(command)}: error: {error}", file=sys.stderr)
         return 2
     except SystemError as error:  # numba's wrapper of a Ctrl-C inside a compiled kernel

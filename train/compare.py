@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import agents
-from agents.runner import Records, Summary, run
+from agents.runner import Records, Summary, check_parallel, run
 from noma_split_env import PRESETS, Scenario
 from noma_split_env.files import (
     atomic_write,
@@ -107,6 +107,12 @@ class CompareConfig:
     non-empty folder is refused unless ``overwrite``."""
     overwrite: bool = False
     """Allow ``out`` to be a non-empty folder (its files of the same names are replaced)."""
+    workers: int | None = None
+    """Parallel workers of the runs (:func:`agents.runner.run`); None = every core."""
+    backend: str = "process"
+    """``"process"`` (local worker processes) or ``"ray"``."""
+    address: str | None = None
+    """Ray cluster address (``backend="ray"``); None = a local Ray instance."""
 
     def __post_init__(self) -> None:
         if self.scenario not in PRESETS:
@@ -135,6 +141,12 @@ class CompareConfig:
         for lam in self.lambdas:
             if not 0 <= lam <= 1:
                 raise ValueError(f"compare.lambdas: got {lam!r}, allowed: numbers in [0, 1]")
+        check_parallel("compare", self.workers, self.backend, self.address)
+
+    @property
+    def parallel(self) -> dict[str, Any]:
+        """The parallel arguments of :func:`agents.runner.run`."""
+        return {"workers": self.workers, "backend": self.backend, "address": self.address}
 
 
 @dataclass
@@ -317,15 +329,18 @@ _VARIED_COLUMNS = (
 """Summary columns kept per (agent, value) by :func:`_vary`."""
 
 
-def _vary(config: CompareConfig, field: str, values: Sequence[Any]) -> list[dict[str, Any]]:
+def _vary(
+    config: CompareConfig, field: str, values: Sequence[Any], progress: bool = False
+) -> list[dict[str, Any]]:
     """The sweep agents on the comparison's seeds with ``Scenario.field`` set to each of
     ``values`` in turn: one row per (agent, value) with :data:`_VARIED_COLUMNS`."""
     rows = []
     for value in values:
         scenario = Scenario.preset(config.scenario, **{field: value})
         records = run(
-            list(config.sweep_agents), scenario, config.seeds, max_steps=config.sweep_steps
-        )
+            list(config.sweep_agents), scenario, config.seeds, max_steps=config.sweep_steps,
+            progress=progress, **config.parallel,
+        )  # fmt: skip
         for row in records.summary():
             rows.append(
                 {"agent": row["agent"], field: value}
@@ -359,7 +374,7 @@ def compare(
 
     Args:
         config: The settings.
-        progress_bar: Show the training progress bar (training on the spot only).
+        progress_bar: Show the progress bars of the training on the spot and of the runs.
         log: Where progress lines go (``print`` by default).
         command: The command line, recorded in ``summary.md``.
 
@@ -421,17 +436,20 @@ def _run_stages(
         f"comparing {', '.join(everyone)} on {config.scenario}: {len(config.seeds)} seeds x "
         f"{config.steps} slots"
     )
-    records = run(everyone, config.scenario, config.seeds, max_steps=config.steps)
+    records = run(
+        everyone, config.scenario, config.seeds, max_steps=config.steps,
+        progress=progress_bar, **config.parallel,
+    )  # fmt: skip
     summary = records.summary()
     timings["main"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
     log(f"lambda sweep {list(config.lambdas)}: {', '.join(config.sweep_agents)}")
-    sweep = _vary(config, "latency_weight", [float(x) for x in config.lambdas])
+    sweep = _vary(config, "latency_weight", [float(x) for x in config.lambdas], progress_bar)
     timings["sweep"] = time.perf_counter() - tick
     tick = time.perf_counter()
     log("NOMA vs OMA")
-    access = _vary(config, "access", ["noma", "oma"])
+    access = _vary(config, "access", ["noma", "oma"], progress_bar)
     timings["access"] = time.perf_counter() - tick
 
     result = CompareResult(out_dir, records, summary, sweep, access, run_dirs, curves, timings)

@@ -99,6 +99,7 @@ class SB3Agent(BaseAgent):
         from train.config import algorithm_class, load_config
         from train.training import view_wrapper
 
+        self._path = str(path)
         self.run_dir, model_path, norm_path = resolve_run(path)
         self._norm_name = files_of(model_path).vecnormalize.name
         self.config = load_config(path=self.run_dir / "config.yaml")
@@ -189,6 +190,11 @@ class SB3Agent(BaseAgent):
     def _act(self, slot: Slot) -> Allocation:
         native = self._view.action(self.predict(slot))
         return self._decoder(slot).decode(native, slot)
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        """Pickled as its path: a worker process loads the run again (the run folder
+        must be readable there)."""
+        return (type(self), (self._path,))
 
     def __repr__(self) -> str:
         return f"SB3Agent(algo={self.algo!r}, run_dir={str(self.run_dir)!r})"
