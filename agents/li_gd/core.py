@@ -480,7 +480,6 @@ def pair_loop(
     ul_free: np.ndarray,
     dl_free: np.ndarray,
     start_mode: int,
-    rival: float,
     slot_fields: tuple,
     settings_fields: tuple,
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
@@ -488,9 +487,7 @@ def pair_loop(
     0..L_max - 1`` (``s = round(t L / L_max)``, as the joint start), each descent from
     the previous depth's result; then each of the two alone (``s = 0..L - 1``, the
     other at the pair's best), chained the same way; ``start_mode`` as for
-    :func:`descend`, over the groups ``ul_free``, ``dl_free``. The single loops are
-    skipped if the joint depths end above ``rival + settings.give_up_slack max(1,
-    |rival|)`` (the pair cannot win: the single loops only refine the depth rounding).
+    :func:`descend`, over the groups ``ul_free``, ``dl_free``.
 
     Returns ``(cost, split, p, q, e, gradients, evaluations, descents)``: the best of
     all these descents (the first of equal costs), its splits and point; ``gradients``
@@ -517,9 +514,6 @@ def pair_loop(
         if cost < best_cost:
             best_cost, best_p, best_q, best_e = cost, p, q, e
             best_split[:] = cand
-    settings = DescentSettings(*settings_fields)
-    if best_cost > give_up_bound(rival, 0, 0, settings.give_up_slack):
-        return best_cost, best_split, best_p, best_q, best_e, gradients, evaluations, descents
     for user in (k, j):
         p, q, e = best_p, best_q, best_e
         cand[:] = best_split

@@ -183,19 +183,16 @@ class SlotProblem:
         ul_free: np.ndarray,
         dl_free: np.ndarray,
         start_mode: int,
-        rival: float,
         gtol: float,
         ftol: float,
         max_iter: int,
-        give_up_slack: float,
     ) -> tuple[float, np.ndarray, Point, np.ndarray, int, int]:
         """:func:`~agents.li_gd.core.pair_loop` of users ``k`` and ``j`` from ``start``:
         ``(cost, split, point, gradients, evaluations, descents)`` of the best pair descent, with
-        the gradients per split of ``k``; the single-user loops are skipped if the
-        joint depths end more than ``give_up_slack`` above ``rival``."""
-        settings = self._settings_for(gtol, ftol, max_iter, give_up_slack=give_up_slack)
+        the gradients per split of ``k``."""
+        settings = self._settings_for(gtol, ftol, max_iter)
         cost, best, p, q, e, gradients, evaluations, descents = pair_loop(
-            split, ul_sub, dl_sub, *start, k, j, ul_free, dl_free, start_mode, rival,
+            split, ul_sub, dl_sub, *start, k, j, ul_free, dl_free, start_mode,
             self._slot_fields, settings,
         )  # fmt: skip
         return cost, best, Point(p, q, e), gradients, evaluations, descents

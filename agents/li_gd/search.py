@@ -182,7 +182,7 @@ class GradientDescent(BaseAgent):
         starts = self.starts
         if starts is None:
             starts = ("joint", "local") if k_users <= LOCAL_START_MAX_USERS else ("joint",)
-        seen: set[bytes] = set()  # the discrete states that earlier starts' sweeps visited
+        seen: set[bytes] = set()  # the discrete states where earlier starts settled
         for start in starts + ("random",) * self.random_starts:
             if start == "random":
                 state = self._random_start(prob)
@@ -282,24 +282,23 @@ class GradientDescent(BaseAgent):
         """Coordinate sweeps from ``state`` until ``K`` consecutive user updates change
         nothing and no subchannel relabelling helps (every user is then at its best
         given the others, and no two subchannel groups gain by trading places), or
-        ``max_sweeps`` sweeps, or until they reach a discrete state in ``seen`` (the
-        states the sweeps of earlier starts went through: from there this start would
-        follow one of them). The states of this run are then added to ``seen``."""
+        ``max_sweeps`` sweeps, or until they reach a discrete state in ``seen``: one
+        where the sweeps of an earlier start settled, so that every user's update and
+        every relabelling have been tried there already. A state this run settles in
+        is added to ``seen``."""
         history = [state.cost]
         k_users = prob.num_users
         unchanged = 0
         updates = 0
-        visited = set()
         while updates < self.max_sweeps * k_users:
-            key = _state_key(state)
-            if key in seen:
+            if _state_key(state) in seen:
                 break
-            visited.add(key)
             if unchanged >= k_users:
                 moved = self._rebalance(prob, state)
                 if not self._improves(moved, state):
                     moved = self._best_relabel(prob, state)
                 if not self._improves(moved, state):
+                    seen.add(_state_key(state))
                     break
                 state, unchanged = moved, 0
                 history.append(state.cost)
@@ -307,23 +306,25 @@ class GradientDescent(BaseAgent):
             updates += 1
             best = self._best_for_user(prob, k, state)
             if self._improves(best, state):
-                # k is settled only if its split alone changed: after a subchannel move
-                # its split loop was not run on the new subchannel, and a swap or a
-                # refill changed a partner too (then everyone, k included, is rechecked)
-                unchanged = 1 if _only_split_changed(state, best, k) else 0
+                # k is settled only if its split alone changed and it still offloads:
+                # after a subchannel move its split loop was not run on the new
+                # subchannel, a swap or a refill changed a partner too, and a user that
+                # went local has not tried to enter with a partner (then everyone, k
+                # included, is rechecked)
+                settled = _only_split_changed(state, best, k) and best.split[k] < prob.num_layers[k]
+                unchanged = 1 if settled else 0
                 state = best
             else:
                 unchanged += 1
             history.append(state.cost)
         sweeps = -(-updates // k_users)
-        seen |= visited
         return state, history, sweeps
 
     def _improves(self, candidate: Candidate, incumbent: Candidate) -> bool:
         """``candidate`` lowers the cost by more than ``sweep_tol max(1, |C|)``."""
         return candidate.cost < incumbent.cost - self.sweep_tol * max(1.0, abs(incumbent.cost))
 
-    def _pair_entry(self, prob: SlotProblem, k: int, state: Candidate, rival: float) -> Candidate:
+    def _pair_entry(self, prob: SlotProblem, k: int, state: Candidate) -> Candidate:
         """Local user k and a local partner j start offloading together, their splits
         looped jointly (depth ``t``, ``s = round(t L / L_max)`` as in the joint start),
         each on its best subchannel unless that is the other's (then its second best),
@@ -350,7 +351,7 @@ class GradientDescent(BaseAgent):
             cost, split, point, gradients, evaluations, descents = prob.pair_loop(
                 state.split, ul, dl, state.point, k, int(j),
                 *self._users_groups(prob, (k, j), ul, dl), self._start_mode(chain=True),
-                min(rival, best.cost), self.gtol, self.ftol, self.max_iter, self.give_up_slack,
+                self.gtol, self.ftol, self.max_iter,
             )  # fmt: skip
             self._count(int(gradients.sum()), evaluations, descents)
             self._per_split[k] += gradients
@@ -559,7 +560,7 @@ class GradientDescent(BaseAgent):
                     best = refilled
         # 1a. pair entry: k and another local user start offloading together
         if split[k] == levels:
-            entered = self._pair_entry(prob, k, state, best.cost)
+            entered = self._pair_entry(prob, k, state)
             if entered.cost < best.cost:
                 best = entered
         # 1b. split swaps with users of the same model (their roles exchange)
