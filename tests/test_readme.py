@@ -25,7 +25,7 @@ def test_readme_has_snippets() -> None:
 
 def test_readme_snippets_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    namespace: dict[str, object] = {"__name__": "readme"}
+    namespace: dict[str, object] = {"__name__": "__main__"}  # as a script runs them
     for i, code in enumerate(snippets()):
         try:
             exec(compile(code, f"README.md snippet {i + 1}", "exec"), namespace)

@@ -158,6 +158,48 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- sweep
+def _sweep(args: argparse.Namespace) -> int:
+    from train.sweep import DEFAULT_AGENTS, STUDIES, SweepConfig, parse_vary, sweep
+
+    if not args.vary and args.study is None:
+        raise ValueError("give --vary FIELD=v1,v2,... (repeatable) or --study NAME")
+    vary = [parse_vary(text) for text in args.vary or ()]
+    if args.study is not None:
+        vary = list(STUDIES[args.study].vary) + vary
+    start = time.perf_counter()
+    config = SweepConfig(
+        vary=tuple(vary),
+        scenario=args.scenario,
+        agents=tuple(args.agents) if args.agents is not None else DEFAULT_AGENTS,
+        seeds=tuple(range(args.seeds)),
+        steps=args.steps,
+        out=args.out,
+        overwrite=args.overwrite,
+        workers=args.workers,
+        backend=args.backend,
+        address=args.address,
+        study=args.study,
+    )
+    command = "noma-split " + " ".join(shlex.quote(a) for a in args.argv)
+    result = sweep(config, progress_bar=args.progress_bar, command=command.strip())
+    print()
+    for name, _ in config.vary:
+        print(f"{name}: mean cost (95% CI over {len(config.seeds)} episodes)")
+        rows = [r for r in result.summary if r["field"] == name]
+        values = list(dict.fromkeys(r["value"] for r in rows))
+        width = max(8, *(len(v) for v in values))
+        print("  " + "agent".ljust(10) + "".join(v.rjust(width + 10) for v in values))
+        for agent in config.agents:
+            cells = [
+                f"{r['cost_mean']:.4f} ±{r['cost_ci']:.4f}" for r in rows if r["agent"] == agent
+            ]
+            print("  " + agent.ljust(10) + "".join(c.rjust(width + 10) for c in cells))
+    print(f"\nresults: {result.out_dir} (summary.md, records.csv/json, summary.csv/json, *.png)")
+    print(f"wall time: {time.perf_counter() - start:.0f} s")
+    return 0
+
+
 # --------------------------------------------------------------------------- parsing
 def _choice(name: str, choices: Sequence[str]) -> Callable[[str], str]:
     def parse(value: str) -> str:
@@ -293,6 +335,45 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _parallel_arguments(cmp_)
     cmp_.set_defaults(handler=_compare)
+
+    from train.sweep import DEFAULT_AGENTS as SWEEP_AGENTS
+    from train.sweep import STUDIES
+
+    studies = "; ".join(f"{name}: {study.description}" for name, study in STUDIES.items())
+    sw = sub.add_parser(
+        "sweep",
+        help="agents against Scenario fields, one field at a time; CSV/JSON, CIs, plots",
+        description="Sweep Scenario fields around a preset, one at a time, every agent on "
+        "the same seeds; write records, a summary with 95% CIs and one plot per field.",
+        formatter_class=_Help,
+    )
+    sw.add_argument(
+        "--vary",
+        action="append",
+        metavar="FIELD=V1,V2,...",
+        help="a Scenario field and its values (repeatable: one sweep and plot each)",
+    )
+    sw.add_argument(
+        "--study", type=_choice("study", list(STUDIES)), help=f"a named study ({studies})"
+    )
+    sw.add_argument("--scenario", type=scenario, default="default", help=f"base, {scenarios}")
+    sw.add_argument(
+        "--agents",
+        nargs="+",
+        type=_choice("agent", _agents()),
+        help=f"{agent_names} (default: {' '.join(SWEEP_AGENTS)})",
+    )
+    sw.add_argument("--seeds", type=_positive_int, default=5, help="episodes: seeds 0..N-1")
+    sw.add_argument("--steps", type=_positive_int, default=20, help="slots per episode")
+    sw.add_argument("--out", help="results folder (default: results/sweep__<scenario>__<time>)")
+    sw.add_argument(
+        "--overwrite", action="store_true", help="let --out be a folder that is not empty"
+    )
+    sw.add_argument(
+        "--no-progress-bar", dest="progress_bar", action="store_false", help="no progress bar"
+    )
+    _parallel_arguments(sw)
+    sw.set_defaults(handler=_sweep)
     return parser
 
 

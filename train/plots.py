@@ -26,6 +26,7 @@ __all__ = [
     "plot_cost_bars",
     "plot_latency_cdf",
     "plot_learning_curves",
+    "plot_sweep",
     "plot_tradeoff",
 ]
 
@@ -218,4 +219,51 @@ def plot_learning_curves(
     if ax.get_legend_handles_labels()[0]:  # nothing evaluated yet: no legend to draw
         ax.legend(fontsize=8)
     ax.set_title(title or "Learning curve (deterministic policy, fixed evaluation episodes)")
+    return _save(fig, path)
+
+
+def plot_sweep(
+    rows: Sequence[Mapping[str, Any]],
+    field: str,
+    metrics: Sequence[tuple[str, str, float, str]],
+    path: str | PathLike[str],
+) -> Path:
+    """One panel per metric against the values of ``field``, one line per agent with
+    its 95% CI band (rows of :data:`train.sweep.SUMMARY_COLUMNS`, ``<metric>_mean`` and
+    ``<metric>_ci``; ``metrics`` as :data:`train.sweep.METRICS`). Numeric values go on a
+    numeric axis (a log axis when they span more than a decade and are positive),
+    others (access, models, switches) one per tick."""
+    values = list(dict.fromkeys(r["value"] for r in rows))
+    try:
+        numbers = [float(v) for v in values]
+    except ValueError:
+        numbers = None
+    x_of = dict(zip(values, numbers if numbers is not None else range(len(values)), strict=True))
+    log_x = numbers is not None and min(numbers) > 0 and max(numbers) > 10 * min(numbers)
+    columns = 2 if len(metrics) > 2 else len(metrics)
+    lines = -(-len(metrics) // columns)
+    fig, grid = plt.subplots(lines, columns, figsize=(4.6 * columns, 3.4 * lines), squeeze=False)
+    axes = grid.ravel()
+    for ax in axes[len(metrics) :]:
+        ax.set_visible(False)
+    agents = list(dict.fromkeys(r["agent"] for r in rows))
+    for ax, (name, _, _, label) in zip(axes, metrics, strict=False):
+        for i, agent in enumerate(agents):
+            mine = [r for r in rows if r["agent"] == agent]
+            x = np.array([x_of[r["value"]] for r in mine], dtype=float)
+            y = np.array([r[f"{name}_mean"] for r in mine], dtype=float)
+            ci = np.nan_to_num(np.array([r[f"{name}_ci"] for r in mine], dtype=float))
+            color = agent_color(agent, i)
+            ax.plot(x, y, marker="o", color=color, label=agent)
+            ax.fill_between(x, y - ci, y + ci, color=color, alpha=0.2, linewidth=0)
+        ax.set_xlabel(field)
+        ax.set_ylabel(label)
+        if log_x:
+            ax.set_xscale("log")
+        if numbers is None or len(values) <= 8:  # every value gets its tick
+            ax.set_xticks([x_of[v] for v in values], values)
+            ax.minorticks_off()
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"against {field} (95% CI over episodes)", fontsize=10)
     return _save(fig, path)
