@@ -15,7 +15,24 @@ from noma_split_env.observation import num_features
 from noma_split_env.scenario import Scenario
 from noma_split_env.slot import Allocation, Slot
 
-__all__ = ["NomaSplitEnv"]
+__all__ = ["INFO_LEVELS", "NomaSplitEnv", "outcome_info"]
+
+INFO_LEVELS = ("full", "costs", "none")
+"""What ``step`` returns in ``info`` (see :class:`NomaSplitEnv`, ``info_level``)."""
+
+
+def outcome_info(outcome: Outcome, level: str) -> dict[str, Any]:
+    """The ``info`` of a step at ``level`` (:data:`INFO_LEVELS`)."""
+    if level == "full":
+        return outcome.to_info()
+    if level == "costs":
+        return {
+            "cost": outcome.cost,
+            "reward_terms": outcome.reward_terms(),
+            "num_failed": outcome.num_failed,
+            "num_misses": outcome.num_misses,
+        }
+    return {}
 
 
 class NomaSplitEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
@@ -86,6 +103,11 @@ class NomaSplitEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
     ``scenario``: a preset name (``"tiny"``, ``"default"``, ``"dense"``,
     ``"massive"``) or a :class:`Scenario`; keyword overrides of its fields may follow.
     ``render_mode``: ``None`` or ``"rgb_array"`` (a picture of the cell).
+    ``info_level``: what ``step`` puts in ``info``: ``"full"`` (default) everything
+    above; ``"costs"`` only ``cost``, ``reward_terms``, ``num_failed`` and
+    ``num_misses`` (what training reads, cheaper to build and to merge across vector
+    envs); ``"none"`` an empty dict. Observations and rewards are the same at every
+    level.
 
     >>> import gymnasium as gym
     >>> import noma_split_env
@@ -108,6 +130,7 @@ class NomaSplitEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
         self,
         scenario: str | Scenario = "default",
         render_mode: str | None = None,
+        info_level: str = "full",
         **overrides: Any,
     ) -> None:
         if isinstance(scenario, str):
@@ -122,8 +145,13 @@ class NomaSplitEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
             raise ValueError(
                 f"NomaSplitEnv.render_mode: got {render_mode!r}, allowed: None or 'rgb_array'"
             )
+        if info_level not in INFO_LEVELS:
+            raise ValueError(
+                f"NomaSplitEnv.info_level: got {info_level!r}, allowed: {', '.join(INFO_LEVELS)}"
+            )
         self.scenario = scenario
         self.render_mode = render_mode
+        self.info_level = info_level
         self.decoder = ActionDecoder(scenario)
         self.action_space = self.decoder.space
         self.observation_space = spaces.Box(
@@ -169,7 +197,7 @@ class NomaSplitEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
         assert self._dynamics is not None
         self._last = (self._slot, self._dynamics.current_positions_m, outcome)
         self._steps += 1
-        info = outcome.to_info()
+        info = outcome_info(outcome, self.info_level)
         self._advance()
         truncated = self._steps >= self.scenario.max_episode_steps
         return self._obs, -outcome.cost, False, truncated, info

@@ -107,15 +107,19 @@ class Outcome:
     num_misses: int
     allocation: Allocation
 
-    def to_info(self) -> dict[str, Any]:
-        """Everything as a dict (the env's ``info``), with ``reward_terms`` grouped."""
-        info = {name: getattr(self, name) for name in _FIELD_NAMES}
-        info["reward_terms"] = {
+    def reward_terms(self) -> dict[str, float]:
+        """The four terms of the cost (they sum to it): latency, energy, failure, miss."""
+        return {
             "latency": self.latency_term,
             "energy": self.energy_term,
             "failure": self.failure_term,
             "miss": self.miss_term,
         }
+
+    def to_info(self) -> dict[str, Any]:
+        """Everything as a dict (the env's ``info``), with ``reward_terms`` grouped."""
+        info = {name: getattr(self, name) for name in _FIELD_NAMES}
+        info["reward_terms"] = self.reward_terms()
         return info
 
 

@@ -15,6 +15,7 @@ from gymnasium.utils.env_checker import check_env, data_equivalence
 
 import noma_split_env
 from noma_split_env import ENV_IDS, NomaSplitEnv, Scenario, observe
+from noma_split_env.env import INFO_LEVELS
 
 ALL_IDS = sorted(ENV_IDS)
 
@@ -281,3 +282,23 @@ def test_user_profile_runs_in_a_scenario():
     _, reward, *_ = env.step(env.action_space.sample())
     assert np.isfinite(reward)
     assert {p.name for p in env.unwrapped.scenario.profiles} == {"mine", "resnet18"}
+
+
+def test_info_levels_change_the_info_alone():
+    envs = {level: gym.make("NomaSplit-v0", info_level=level) for level in INFO_LEVELS}
+    steps = {}
+    for level, env in envs.items():
+        env.reset(seed=5)
+        env.action_space.seed(5)
+        steps[level] = [env.step(env.action_space.sample()) for _ in range(6)]
+    for t, full in enumerate(steps["full"]):
+        for level in ("costs", "none"):
+            other = steps[level][t]
+            np.testing.assert_array_equal(other[0], full[0])
+            assert other[1:4] == full[1:4]
+        costs = steps["costs"][t][4]
+        assert set(costs) == {"cost", "reward_terms", "num_failed", "num_misses"}
+        assert costs["reward_terms"] == full[4]["reward_terms"] and costs["cost"] == full[4]["cost"]
+        assert steps["none"][t][4] == {}
+    with pytest.raises(ValueError, match=r"info_level: got 'some', allowed: full, costs, none"):
+        gym.make("NomaSplit-v0", info_level="some")

@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 from noma_split_env.files import atomic_path
 
@@ -248,21 +249,30 @@ def plot_sweep(
         ax.set_visible(False)
     agents = list(dict.fromkeys(r["agent"] for r in rows))
     for ax, (name, _, _, label) in zip(axes, metrics, strict=False):
+        means = np.array([r[f"{name}_mean"] for r in rows], dtype=float)
+        # a log axis when one agent's values dwarf the others' (all-edge's cost often)
+        log_y = means.min() > 0 and means.max() > 20 * means.min()
         for i, agent in enumerate(agents):
             mine = [r for r in rows if r["agent"] == agent]
             x = np.array([x_of[r["value"]] for r in mine], dtype=float)
             y = np.array([r[f"{name}_mean"] for r in mine], dtype=float)
             ci = np.nan_to_num(np.array([r[f"{name}_ci"] for r in mine], dtype=float))
+            low = np.maximum(y - ci, y / 10) if log_y else y - ci
             color = agent_color(agent, i)
             ax.plot(x, y, marker="o", color=color, label=agent)
-            ax.fill_between(x, y - ci, y + ci, color=color, alpha=0.2, linewidth=0)
+            ax.fill_between(x, low, y + ci, color=color, alpha=0.2, linewidth=0)
         ax.set_xlabel(field)
         ax.set_ylabel(label)
-        if log_x:
+        if log_x:  # the values themselves as ticks, no minor labels
             ax.set_xscale("log")
-        if numbers is None or len(values) <= 8:  # every value gets its tick
-            ax.set_xticks([x_of[v] for v in values], values)
-            ax.minorticks_off()
+            ax.set_xticks(numbers, values)
+            ax.xaxis.set_minor_locator(NullLocator())
+        if log_y:
+            ax.set_yscale("log")
+        if numbers is None:  # categories: one tick each
+            ax.set_xticks(range(len(values)), values)
+        elif not log_x and all(v.is_integer() for v in numbers):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle(f"against {field} (95% CI over episodes)", fontsize=10)

@@ -183,7 +183,7 @@ def _env_factory(config: TrainConfig, reward: str) -> Callable[[], gym.Env]:
     wrap = view_wrapper(config)
 
     def make() -> gym.Env:
-        return Monitor(TrainingEnv(wrap(NomaSplitEnv(scenario)), reward=reward))
+        return Monitor(TrainingEnv(wrap(NomaSplitEnv(scenario, info_level="costs")), reward=reward))
 
     return make
 
