@@ -18,6 +18,7 @@ from noma_split_env.observation import observe
 from noma_split_env.profiles import DnnProfile, available_profiles, load_profile, profile_module
 from noma_split_env.scenario import PRESETS, Scenario
 from noma_split_env.slot import Allocation, Slot
+from noma_split_env.vector import NomaSplitVectorEnv
 from noma_split_env.wrappers import FlatBoxAction, MultiDiscreteAction
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "FlatBoxAction",
     "MultiDiscreteAction",
     "NomaSplitEnv",
+    "NomaSplitVectorEnv",
     "Outcome",
     "Scenario",
     "Slot",
@@ -59,6 +61,7 @@ def register_envs() -> None:
             register(
                 id=env_id,
                 entry_point="noma_split_env.env:NomaSplitEnv",
+                vector_entry_point="noma_split_env.vector:NomaSplitVectorEnv",
                 kwargs={"scenario": preset},
             )
 

@@ -94,15 +94,56 @@ class ActionDecoder:
             edge_share if sc.allocate_edge_share else None,
         )
 
-    def _typed(self, key: str, value: Any) -> np.ndarray:
+    def decode_batch(
+        self, action: Mapping[str, Any], num_layers: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
+        """The decoding of ``B`` actions at once (a batched ``Dict``, every entry
+        ``[B, K]``) for cells whose tasks have ``num_layers`` ``[B, K]`` layers:
+        ``(split, ul_subchannel, dl_subchannel, ul_power, dl_power, edge_share)``,
+        each ``[B, K]`` (``edge_share`` ``[B, 0]`` without shares), exactly what
+        :meth:`decode` gives cell by cell. ``ValueError`` naming the key and the cell
+        if an action is invalid."""
+        if not isinstance(action, Mapping) or action.keys() != self._keys:
+            got = sorted(action.keys()) if isinstance(action, Mapping) else type(action).__name__
+            raise ValueError(
+                f"actions: got keys {got}, allowed: a dict with exactly the keys "
+                f"{sorted(self._keys)}"
+            )
+        sc = self.scenario
+        cells = num_layers.shape[0]
+        arrays = [self._typed(key, action[key], cells) for key in _KEYS]
+        edge = (
+            self._typed("edge_share", action["edge_share"], cells)
+            if sc.allocate_edge_share
+            else np.zeros((cells, 0))
+        )
+        split, ul_power, dl_power, edge_share, bad_cell, bad = _decode_batch_kernel(
+            *arrays, edge, num_layers, self.max_layers, sc.num_subchannels,
+            sc.user_max_power_w, sc.bs_max_power_w,
+        )  # fmt: skip
+        if bad >= 0:
+            key = (*_KEYS, "edge_share")[bad]
+            raise ValueError(
+                f"actions[{key!r}][{bad_cell}]: got {np.asarray(action[key][bad_cell]).tolist()}, "
+                f"allowed: "
+                f"{self._allowed[key]}"
+            )
+        return split, arrays[1], arrays[2], ul_power, dl_power, edge_share
+
+    def _typed(self, key: str, value: Any, cells: int | None = None) -> np.ndarray:
         """``value`` as int64 (discrete keys) or float64 (fractions), shape and kind checked."""
         arr = np.asarray(value)
         discrete = key in self._discrete_high
-        if arr.shape != (self.scenario.num_users,) or arr.dtype.kind not in (
-            "iu" if discrete else "fiu"
-        ):
-            raise ValueError(f"action[{key!r}]: got {value!r}, allowed: {self._allowed[key]}")
-        return arr.astype(np.int64 if discrete else np.float64, copy=False)
+        k = self.scenario.num_users
+        shape = (k,) if cells is None else (cells, k)
+        if arr.shape != shape or arr.dtype.kind not in ("iu" if discrete else "fiu"):
+            if cells is None:
+                raise ValueError(f"action[{key!r}]: got {value!r}, allowed: {self._allowed[key]}")
+            raise ValueError(
+                f"actions[{key!r}]: got shape {arr.shape} of dtype {arr.dtype}, allowed: "
+                f"{cells} rows of {self._allowed[key]}"
+            )
+        return np.ascontiguousarray(arr, dtype=np.int64 if discrete else np.float64)
 
 
 _KEYS = ("split", "ul_subchannel", "dl_subchannel", "ul_power", "dl_power")
@@ -149,3 +190,38 @@ def _decode_kernel(
         share = np.where(active, share, 0.0)
         share = share / max(1.0, share.sum())
     return split, p_max * ul_fraction, q, share, -1
+
+
+@njit(cache=True)
+def _decode_batch_kernel(
+    split_action: np.ndarray,
+    ul_sub: np.ndarray,
+    dl_sub: np.ndarray,
+    ul_fraction: np.ndarray,
+    dl_fraction: np.ndarray,
+    edge_fraction: np.ndarray,
+    num_layers: np.ndarray,
+    max_layers: int,
+    num_subchannels: int,
+    p_max: float,
+    q_max: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """:func:`_decode_kernel` for each row ``b`` of ``[B, K]`` arrays; the last two
+    outputs are the first invalid row and key index, or ``-1, -1``."""
+    cells, k_users = split_action.shape
+    split = np.empty((cells, k_users), dtype=np.int64)
+    p = np.empty((cells, k_users))
+    q = np.empty((cells, k_users))
+    share = np.empty(edge_fraction.shape)
+    for b in range(cells):
+        sb, pb, qb, eb, bad = _decode_kernel(
+            split_action[b], ul_sub[b], dl_sub[b], ul_fraction[b], dl_fraction[b],
+            edge_fraction[b], num_layers[b], max_layers, num_subchannels, p_max, q_max,
+        )  # fmt: skip
+        if bad >= 0:
+            return split, p, q, share, b, bad
+        split[b] = sb
+        p[b] = pb
+        q[b] = qb
+        share[b] = eb
+    return split, p, q, share, -1, -1

@@ -19,6 +19,8 @@ Per slot t (docs/model.md section 4):
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from noma_split_env.channel import (
@@ -33,13 +35,56 @@ from noma_split_env.observation import encode
 from noma_split_env.scenario import Scenario
 from noma_split_env.slot import Slot, task_arrays
 
-__all__ = ["CellDynamics"]
+__all__ = ["CellDynamics", "Chunk", "chunk_of"]
 
 CHUNK_SLOTS = 64
 """Slots generated per batch (fewer at the end of an episode). Each stream is consumed
 in the same order whatever its value, so changing it changes the trajectories only by
 the floating-point rounding of the position sums (~1e-13 m), not their statistics;
 for a fixed value (this constant) results are bit-for-bit reproducible."""
+
+
+class Chunk(NamedTuple):
+    """The arrays of ``T`` consecutive slots, ``[T, ...]`` each: what a :class:`Slot`
+    holds (``gains`` ``[T, 2, K, N]``, link 0 the uplink; ``tasks`` the tables of
+    :func:`~noma_split_env.slot.task_arrays`), the users' positions ``[T, K, 2]`` [m]
+    and the observations ``[T, K * F]``."""
+
+    gains: np.ndarray
+    distance: np.ndarray
+    model: np.ndarray
+    tasks: tuple[np.ndarray, ...]
+    positions: np.ndarray
+    observations: np.ndarray
+
+    def __len__(self) -> int:  # the number of slots (not of fields)
+        return self.distance.shape[0]
+
+    def slot(self, scenario: Scenario, t: int) -> Slot:
+        """Slot ``t`` of the chunk."""
+        g = self.gains[t]
+        return Slot(scenario, g[0], g[1], self.distance[t], self.model[t],
+                    *(a[t] for a in self.tasks))  # fmt: skip
+
+
+def chunk_of(
+    scenario: Scenario,
+    positions: np.ndarray,
+    power: np.ndarray,
+    model: np.ndarray,
+    shadowing_db: np.ndarray,
+) -> Chunk:
+    """The slots of the draws of :meth:`CellDynamics.next_draws`: distances, gains
+    ``beta(d) |h|^2``, task tables and observations. Every operation is elementwise
+    along the leading axes, so draws stacked over cells (``[T, B, ...]``, shadowing
+    ``[B, K]``) give, cell by cell, exactly the slots of each cell alone."""
+    sc = scenario
+    distance = np.hypot(positions[..., 0], positions[..., 1])  # [T, ..., K]
+    beta = large_scale_gain(distance, shadowing_db, sc.pathloss_db_at_1km, sc.pathloss_exponent)
+    gains = beta[..., None, :, None] * power  # power [T, ..., 2, K, N]
+    tasks = task_arrays(sc, model)
+    observations = encode(sc, gains[..., 0, :, :], gains[..., 1, :, :], distance, model)
+    return Chunk(gains, distance, model, tasks, positions, observations)
 
 
 class CellDynamics:
@@ -65,45 +110,49 @@ class CellDynamics:
         self.current_positions_m = self.positions_m  # [K, 2] of the slot last returned
         self.current_observation: np.ndarray | None = None  # [K * F] of that slot
         self._first = True
-        self._buffer: list[Slot] = []
-        self._positions = np.empty((0, scenario.num_users, 2))
+        self._chunk: Chunk | None = None
         self._next = 0
         self._generated = 0
 
     def next_slot(self) -> Slot:
         """The next slot of the episode."""
-        if self._next >= len(self._buffer):
-            # the rest of the episode (and its final observation) if shorter than a chunk
-            left = self.scenario.max_episode_steps + 1 - self._generated
-            self._buffer = self._generate(left if 0 < left < CHUNK_SLOTS else CHUNK_SLOTS)
-            self._generated += len(self._buffer)
-            self._next = 0
-        slot = self._buffer[self._next]
-        self.current_positions_m = self._positions[self._next]
-        self.current_observation = self._observations[self._next]
-        self._next += 1
-        return slot
+        chunk, t = self.next_index()
+        return chunk.slot(self.scenario, t)
 
-    # ------------------------------------------------------------------ batches
-    def _generate(self, num_slots: int) -> list[Slot]:
+    def next_index(self) -> tuple[Chunk, int]:
+        """The next slot of the episode as ``(chunk, t)``: slot ``t`` of ``chunk``
+        (the batched vector env reads the arrays without building a :class:`Slot`)."""
+        if self._chunk is None or self._next >= len(self._chunk):
+            self.next_chunk()
+            self._next = 0
+        t = self._next
+        self.current_positions_m = self._chunk.positions[t]
+        self.current_observation = self._chunk.observations[t]
+        self._next += 1
+        return self._chunk, t
+
+    def next_chunk(self) -> Chunk:
+        """The next ``CHUNK_SLOTS`` slots of the episode (the rest of the episode and
+        its final observation if fewer), all at once."""
+        self._chunk = chunk_of(self.scenario, *self.next_draws(), self.shadowing_db)
+        self._next = len(self._chunk)  # consumed by the caller
+        return self._chunk
+
+    def next_draws(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The random part of :meth:`next_chunk`: positions ``[T, K, 2]`` [m], fading
+        power ``[T, 2, K, N]`` and task models ``[T, K]`` (the batched vector env
+        draws them cell by cell, each from the cell's own streams, and turns all the
+        cells' draws into slots at once with :func:`chunk_of`)."""
+        left = self.scenario.max_episode_steps + 1 - self._generated
+        num_slots = left if 0 < left < CHUNK_SLOTS else CHUNK_SLOTS
+        self._generated += num_slots
         sc = self.scenario
-        k = sc.num_users
-        self._positions = self._walk(num_slots)  # [T, K, 2]
-        distance = np.hypot(self._positions[..., 0], self._positions[..., 1])  # [T, K]
-        beta = large_scale_gain(
-            distance, self.shadowing_db, sc.pathloss_db_at_1km, sc.pathloss_exponent
-        )
-        power = self._fading_power(num_slots)  # [T, 2, K, N]
-        gains = beta[:, None, :, None] * power
+        positions = self._walk(num_slots)
+        power = self._fading_power(num_slots)
         model = self._task_rng.choice(
-            len(sc.models), size=(num_slots, k), p=sc.model_probabilities
+            len(sc.models), size=(num_slots, sc.num_users), p=sc.model_probabilities
         ).astype(np.int64)
-        tasks = task_arrays(sc, model)  # [T, ...] each
-        self._observations = encode(sc, gains[:, 0], gains[:, 1], distance, model)
-        return [
-            Slot(sc, gains[t, 0], gains[t, 1], distance[t], model[t], *(a[t] for a in tasks))
-            for t in range(num_slots)
-        ]
+        return positions, power, model
 
     def _walk(self, num_slots: int) -> np.ndarray:
         """``[T, K, 2]`` positions [m] of the next ``T`` slots (the first is the drop)."""

@@ -29,7 +29,7 @@ from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from noma_split_env.noma import (
     cochannel_groups,
@@ -48,6 +48,8 @@ __all__ = [
     "capped_time",
     "copy_parts",
     "evaluate",
+    "evaluate_batch_kernel",
+    "evaluate_batch_parallel",
     "evaluate_into",
     "evaluate_parts",
     "evaluate_users_into",
@@ -524,6 +526,126 @@ def _evaluate_kernel(
         )
     )  # fmt: skip  (the order of PARTS)
     return stacked, mean_cost, latency_term, energy_term, failure_term
+
+
+@njit(cache=True, inline="always")
+def _evaluate_cell(
+    b: int,
+    parts: Parts,
+    stacked: np.ndarray,
+    terms: np.ndarray,
+    split: np.ndarray,
+    ul_sub: np.ndarray,
+    dl_sub: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    edge_share: np.ndarray,
+    equal_share: bool,
+    oma: bool,
+    ul_gain: np.ndarray,
+    dl_gain: np.ndarray,
+    num_layers: np.ndarray,
+    device_flops: np.ndarray,
+    upload_bits: np.ndarray,
+    total_flops: np.ndarray,
+    result_bits: np.ndarray,
+    t_ref: np.ndarray,
+    e_ref: np.ndarray,
+    consts: np.ndarray,
+) -> None:
+    """Cell ``b`` of :func:`evaluate_batch_kernel` into ``stacked[b]`` and ``terms[b]``."""
+    slot = KernelSlot(
+        ul_gain[b], dl_gain[b], num_layers[b], device_flops[b], upload_bits[b],
+        total_flops[b], result_bits[b], t_ref[b], e_ref[b], consts,
+    )  # fmt: skip
+    share = t_ref[b] if equal_share else edge_share[b]
+    mean_cost, latency_term, energy_term, failure_term = evaluate_into(
+        parts, split[b], ul_sub[b], dl_sub[b], p[b], q[b], share, equal_share, oma, slot
+    )
+    for i, part in enumerate(parts[:-1]):
+        stacked[b, i] = part
+    stacked[b, len(PARTS) - 1] = parts.failed
+    terms[b, 0] = mean_cost
+    terms[b, 1] = latency_term
+    terms[b, 2] = energy_term
+    terms[b, 3] = failure_term
+
+
+@njit(cache=True)
+def evaluate_batch_kernel(
+    split: np.ndarray,
+    ul_sub: np.ndarray,
+    dl_sub: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    edge_share: np.ndarray,
+    equal_share: bool,
+    oma: bool,
+    ul_gain: np.ndarray,
+    dl_gain: np.ndarray,
+    num_layers: np.ndarray,
+    device_flops: np.ndarray,
+    upload_bits: np.ndarray,
+    total_flops: np.ndarray,
+    result_bits: np.ndarray,
+    t_ref: np.ndarray,
+    e_ref: np.ndarray,
+    consts: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`evaluate_into` for each of ``B`` cells of one scenario: every argument
+    is the one of a cell with a leading ``[B]`` axis (the slot's arrays as in
+    :class:`KernelSlot`; ``edge_share`` unread with ``equal_share``). Returns the
+    parts ``[B, len(PARTS), K]`` (``failed`` as 0/1) and ``[B, 4]`` the mean user cost
+    and its latency, energy and failure terms: the batched vector env's step, the
+    same arithmetic as :func:`evaluate` cell by cell. :func:`evaluate_batch_parallel`
+    is the same over the cores."""
+    cells, k_users = split.shape
+    stacked = np.empty((cells, len(PARTS), k_users))
+    terms = np.empty((cells, 4))
+    parts = new_parts(k_users)  # one buffer for every cell
+    for b in range(cells):
+        _evaluate_cell(
+            b, parts, stacked, terms, split, ul_sub, dl_sub, p, q, edge_share, equal_share,
+            oma, ul_gain, dl_gain, num_layers, device_flops, upload_bits, total_flops,
+            result_bits, t_ref, e_ref, consts,
+        )  # fmt: skip
+    return stacked, terms
+
+
+@njit(cache=True, parallel=True)
+def evaluate_batch_parallel(
+    split: np.ndarray,
+    ul_sub: np.ndarray,
+    dl_sub: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    edge_share: np.ndarray,
+    equal_share: bool,
+    oma: bool,
+    ul_gain: np.ndarray,
+    dl_gain: np.ndarray,
+    num_layers: np.ndarray,
+    device_flops: np.ndarray,
+    upload_bits: np.ndarray,
+    total_flops: np.ndarray,
+    result_bits: np.ndarray,
+    t_ref: np.ndarray,
+    e_ref: np.ndarray,
+    consts: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`evaluate_batch_kernel` with the cells spread over the cores (numba
+    ``prange``; ``NUMBA_NUM_THREADS`` caps it): the same numbers, each cell computed
+    alone."""
+    cells, k_users = split.shape
+    stacked = np.empty((cells, len(PARTS), k_users))
+    terms = np.empty((cells, 4))
+    for b in prange(cells):
+        _evaluate_cell(
+            b, new_parts(k_users), stacked, terms, split, ul_sub, dl_sub, p, q, edge_share,
+            equal_share, oma, ul_gain, dl_gain, num_layers, device_flops, upload_bits,
+            total_flops, result_bits, t_ref, e_ref, consts,
+        )  # fmt: skip
+    return stacked, terms
 
 
 def evaluate(slot: Slot, allocation: Allocation, *, check: bool = True) -> Outcome:
