@@ -22,7 +22,7 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["RAY_INSTALL", "check_picklable", "run_tasks"]
+__all__ = ["RAY_INSTALL", "check_picklable", "progress_bar", "run_tasks"]
 
 RAY_INSTALL = 'pip install "noma-split[ray]"'
 """How to get Ray."""
@@ -68,10 +68,12 @@ def _describe(task: Any) -> str:
     return f"task ({describe()})" if callable(describe) else "task"
 
 
-def _bar(total: int, enabled: bool) -> Any:
+def progress_bar(total: int, enabled: bool, unit: str = "task", desc: str = "run") -> Any:
+    """A tqdm bar over ``total`` items on stderr, cleared when closed; a stand-in that
+    does nothing unless ``enabled``."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="task", desc="run", disable=not enabled, leave=False)
+    return tqdm(total=total, unit=unit, desc=desc, disable=not enabled, leave=False)
 
 
 def _failed(error: BaseException, task: Any) -> BaseException:
@@ -105,7 +107,7 @@ def _run_processes(
     futures = [pool.submit(fn, task) for task in tasks]
     index = {future: i for i, future in enumerate(futures)}
     results: list[Any] = [None] * len(tasks)
-    bar = _bar(len(tasks), progress)
+    bar = progress_bar(len(tasks), progress)
     pending = set(futures)
     try:
         while pending:
@@ -198,7 +200,7 @@ def _run_ray(
     refs = [remote.remote(fn, task) for task in tasks]
     index = {ref: i for i, ref in enumerate(refs)}
     results: list[Any] = [None] * len(tasks)
-    bar = _bar(len(tasks), progress)
+    bar = progress_bar(len(tasks), progress)
     pending = list(refs)
     try:
         while pending:

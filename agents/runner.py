@@ -52,6 +52,7 @@ __all__ = [
     "Summary",
     "Table",
     "check_parallel",
+    "ci_half_width",
     "default_workers",
     "run",
     "t_quantile",
@@ -299,7 +300,7 @@ class Records(Table):
             else:
                 samples = [r["cost"] for r in rows]
             cost_mean = statistics.fmean(r["cost"] for r in rows)
-            half = _ci_half_width(samples, confidence)
+            half = ci_half_width(samples, confidence)
             users = sum(r["num_users"] for r in rows)
             out.append(
                 {
@@ -329,7 +330,9 @@ def _mean(rows: list[dict[str, Any]], name: str) -> float:
     return statistics.fmean(float(r[name]) for r in rows)
 
 
-def _ci_half_width(samples: Sequence[float], confidence: float) -> float:
+def ci_half_width(samples: Sequence[float], confidence: float) -> float:
+    """Half-width of the two-sided Student-t interval of the mean of ``samples`` at
+    ``confidence``; NaN with fewer than two samples."""
     n = len(samples)
     if n < 2:
         return math.nan
@@ -518,7 +521,9 @@ def _run_serial(
 ) -> list[dict[str, Any]]:
     """Every task in this process, in order, one env for all."""
     rows: list[dict[str, Any]] = []
-    bar = _progress_bar(len(resolved) * len(seeds), progress)
+    from agents.parallel import progress_bar
+
+    bar = progress_bar(len(resolved) * len(seeds), progress)
     for label, agent in resolved.items():
         # one untimed call first: one-off costs (compiling or loading numba kernels,
         # torch start-up) are not decision time; every episode below reseeds the agent
@@ -570,13 +575,6 @@ def _run_task(task: _Task) -> list[dict[str, Any]]:
     agent.reset(task.seed)
     agent.act(env.unwrapped.slot)
     return _run_episodes(env, agent, task.label, task.seed, task.episodes, task.steps)
-
-
-def _progress_bar(total: int, enabled: bool) -> Any:
-    """A tqdm bar over ``total`` tasks on stderr, or a stand-in that does nothing."""
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="task", desc="run", disable=not enabled, leave=False)
 
 
 def _run_slot(

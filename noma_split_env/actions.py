@@ -123,10 +123,9 @@ class ActionDecoder:
         )  # fmt: skip
         if bad >= 0:
             key = (*_KEYS, "edge_share")[bad]
+            got = np.asarray(action[key][bad_cell]).tolist()
             raise ValueError(
-                f"actions[{key!r}][{bad_cell}]: got {np.asarray(action[key][bad_cell]).tolist()}, "
-                f"allowed: "
-                f"{self._allowed[key]}"
+                f"actions[{key!r}][{bad_cell}]: got {got}, allowed: {self._allowed[key]}"
             )
         return split, arrays[1], arrays[2], ul_power, dl_power, edge_share
 

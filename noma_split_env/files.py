@@ -24,9 +24,10 @@ Every result the project writes goes through here:
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 from typing import IO, Any
@@ -40,6 +41,7 @@ __all__ = [
     "exclusive_dir",
     "missing_root",
     "release_dir",
+    "write_rows",
 ]
 
 CLAIM_NAME = ".noma-split-claim"
@@ -87,6 +89,17 @@ def atomic_write(
         open_kwargs.setdefault("encoding", "utf-8")
     with atomic_path(path) as tmp, tmp.open(mode, **open_kwargs) as f:
         yield f
+
+
+def write_rows(path: str | PathLike[str], rows: Sequence[Mapping[str, Any]]) -> Path:
+    """Rows of equal keys as a CSV file with a header (the first row's keys), written
+    atomically. Returns the path."""
+    path = Path(path)
+    with atomic_write(path, newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
 
 
 def _umask() -> int:

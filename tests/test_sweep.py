@@ -6,12 +6,21 @@ import csv
 import json
 import math
 
+import numpy as np
 import pytest
 
 from agents.runner import run
 from noma_split_env import Scenario
 from train.cli import main
-from train.sweep import STUDIES, SUMMARY_COLUMNS, SWEEPABLE, SweepConfig, parse_vary, sweep
+from train.sweep import (
+    CONVERGENCE_STUDIES,
+    STUDIES,
+    SUMMARY_COLUMNS,
+    SWEEPABLE,
+    SweepConfig,
+    parse_vary,
+    sweep,
+)
 
 
 @pytest.mark.parametrize(
@@ -55,8 +64,8 @@ def test_bad_vary_is_one_clear_line(text, match):
 def test_every_listed_field_is_a_scenario_field():
     names = set(Scenario.__dataclass_fields__)
     assert set(SWEEPABLE) <= names and "name" not in SWEEPABLE
-    for study in STUDIES.values():  # every study's values make valid scenarios
-        SweepConfig(vary=study.vary)
+    for name, study in STUDIES.items():  # every study's values make valid scenarios
+        SweepConfig(vary=study.vary, convergence=name in CONVERGENCE_STUDIES)
 
 
 def test_config_checks_every_scenario_before_running(tmp_path):
@@ -140,3 +149,34 @@ def test_cli_sweep_errors_and_a_study(tmp_path, capsys):
     assert (out / "access.png").is_file()
     assert main(argv) == 2  # --out is not empty now
     assert "pass --overwrite" in capsys.readouterr().err
+
+
+def test_convergence_study_shows_the_warm_start(tmp_path):
+    from train.convergence import convergence
+
+    out = tmp_path / "conv"
+    out.mkdir()
+    curves = convergence(Scenario.preset("tiny"), [0, 1], 3, out)
+    assert {p.name for p in out.iterdir()} == {"convergence.csv", "convergence_splits.csv",
+                                               "convergence.png"}  # fmt: skip
+    with (out / "convergence.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    for agent in ("li-gd", "gd"):
+        cost = curves[agent]["cost"]
+        assert cost[0] == 1.0  # all-local, before any gradient
+        assert np.all(np.diff(cost) <= 0)  # the best so far
+        mine = [r for r in rows if r["agent"] == agent]
+        assert int(mine[0]["gradients"]) == 0 and float(mine[0]["best_cost"]) == 1.0
+    # the same search: the same final cost; the warm start spends fewer gradients
+    assert curves["li-gd"]["cost"][-1] == pytest.approx(curves["gd"]["cost"][-1], rel=1e-5)
+    assert curves["li-gd"]["split_gradients"].sum() < curves["gd"]["split_gradients"].sum()
+    assert len(curves["grid"]) == len(curves["li-gd"]["cost"])
+
+
+def test_cli_convergence_study(tmp_path, capsys):
+    out = tmp_path / "study"
+    argv = ["sweep", "--study", "convergence", "--scenario", "tiny", "--seeds", "1"]
+    argv += ["--steps", "2", "--out", str(out), "--no-progress-bar"]
+    assert main(argv) == 0
+    assert "gd     reaches its final mean cost" in capsys.readouterr().out
+    assert {p.name for p in out.iterdir()} >= {"convergence.png", "summary.md"}

@@ -160,7 +160,16 @@ def _compare(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- sweep
 def _sweep(args: argparse.Namespace) -> int:
-    from train.sweep import DEFAULT_AGENTS, STUDIES, SweepConfig, parse_vary, sweep
+    import numpy as np
+
+    from train.sweep import (
+        CONVERGENCE_STUDIES,
+        DEFAULT_AGENTS,
+        STUDIES,
+        SweepConfig,
+        parse_vary,
+        sweep,
+    )
 
     if not args.vary and args.study is None:
         raise ValueError("give --vary FIELD=v1,v2,... (repeatable) or --study NAME")
@@ -180,6 +189,7 @@ def _sweep(args: argparse.Namespace) -> int:
         backend=args.backend,
         address=args.address,
         study=args.study,
+        convergence=args.study in CONVERGENCE_STUDIES,
     )
     command = "noma-split " + " ".join(shlex.quote(a) for a in args.argv)
     result = sweep(config, progress_bar=args.progress_bar, command=command.strip())
@@ -195,6 +205,14 @@ def _sweep(args: argparse.Namespace) -> int:
                 f"{r['cost_mean']:.4f} ±{r['cost_ci']:.4f}" for r in rows if r["agent"] == agent
             ]
             print("  " + agent.ljust(10) + "".join(c.rjust(width + 10) for c in cells))
+    if result.convergence is not None:
+        print("convergence (li-gd against gd on the same slots):")
+        for agent in ("li-gd", "gd"):
+            curve = result.convergence[agent]
+            total = result.convergence["grid"][np.argmax(curve["cost"] <= curve["cost"][-1])]
+            print(f"  {agent:<6} reaches its final mean cost {curve['cost'][-1]:.4f} after "
+                  f"{int(total)} gradients; {float(np.mean(curve['split_gradients'])):.1f} "
+                  "gradients per split, user and slot")  # fmt: skip
     print(f"\nresults: {result.out_dir} (summary.md, records.csv/json, summary.csv/json, *.png)")
     print(f"wall time: {time.perf_counter() - start:.0f} s")
     return 0

@@ -34,11 +34,10 @@ Everything but the decision times is reproducible: same arguments, same numbers
 
 from __future__ import annotations
 
-import csv
 import math
 import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +53,7 @@ from noma_split_env.files import (
     exclusive_dir,
     missing_root,
     release_dir,
+    write_rows,
 )
 
 __all__ = [
@@ -350,13 +350,6 @@ def _vary(
     return rows
 
 
-def _write_rows(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    with atomic_write(path, newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 # --------------------------------------------------------------------------- main
 def default_out_dir(scenario: str, when: datetime | None = None) -> Path:
     """``results/<scenario>__<YYYYmmdd-HHMMSS>``."""
@@ -469,9 +462,9 @@ def _write_outputs(result: CompareResult, config: CompareConfig) -> None:
     result.summary.to_csv(out / "summary.csv")
     result.summary.to_json(out / "summary.json")
     if result.sweep:
-        _write_rows(out / "sweep.csv", result.sweep)
+        write_rows(out / "sweep.csv", result.sweep)
         plots.plot_tradeoff(result.sweep, out / "tradeoff.png")
-    _write_rows(out / "access.csv", result.access)
+    write_rows(out / "access.csv", result.access)
     title = f"{config.scenario}: {len(config.seeds)} seeds x {config.steps} slots"
     plots.plot_cost_bars(list(result.summary), out / "cost.png", title=f"Cost per agent, {title}")
     latencies = {

@@ -24,6 +24,7 @@ from noma_split_env.files import atomic_path
 
 __all__ = [
     "plot_access",
+    "plot_convergence",
     "plot_cost_bars",
     "plot_latency_cdf",
     "plot_learning_curves",
@@ -276,4 +277,31 @@ def plot_sweep(
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle(f"against {field} (95% CI over episodes)", fontsize=10)
+    return _save(fig, path)
+
+
+def plot_convergence(
+    curves: Mapping[str, Any], agents: Sequence[str], path: str | PathLike[str]
+) -> Path:
+    """Li-GD against GD (:func:`train.convergence.convergence`): mean best cost against
+    gradients (log axis), and the mean gradients spent at each split of the users'
+    split loops."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 3.8))
+    grid = np.asarray(curves["grid"])
+    for i, agent in enumerate(agents):
+        color = agent_color(agent, i)
+        left.plot(grid, curves[agent]["cost"], color=color, label=agent)
+        per_split = np.asarray(curves[agent]["split_gradients"])
+        right.plot(np.arange(per_split.size), per_split, marker="o", markersize=3,
+                   color=color, label=agent)  # fmt: skip
+    left.set_xscale("log")
+    left.set_xlabel("gradients spent on the slot")
+    left.set_ylabel("best cost found so far (mean over slots)")
+    left.grid(alpha=0.3)
+    left.legend(fontsize=8)
+    right.set_xlabel("split s of a user's split loop")
+    right.set_ylabel("gradients at split s (mean per user and slot)")
+    right.grid(alpha=0.3)
+    fig.suptitle("Li-GD's warm start against GD's cold starts (same search, same slots)",
+                 fontsize=10)  # fmt: skip
     return _save(fig, path)

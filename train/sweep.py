@@ -22,7 +22,6 @@ Files written to the results folder (``results/sweep__<scenario>__<time>`` unles
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import statistics
@@ -33,8 +32,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 import agents
-from agents.runner import check_parallel, run, t_quantile
+from agents.parallel import progress_bar as make_bar
+from agents.runner import check_parallel, ci_half_width, run
 from noma_split_env import PRESETS, Scenario
 from noma_split_env.files import (
     atomic_write,
@@ -43,6 +45,7 @@ from noma_split_env.files import (
     exclusive_dir,
     missing_root,
     release_dir,
+    write_rows,
 )
 from noma_split_env.scenario import FIELD_RANGES
 
@@ -110,10 +113,15 @@ STUDIES: dict[str, Study] = {
         (("latency_weight", (0.0, 0.25, 0.5, 0.75, 1.0)),),
     ),
 }
+STUDIES["convergence"] = Study(
+    "Li-GD against GD: cost against gradients, gradients per split-loop iteration", ()
+)
 STUDIES["paper"] = Study(
     "every study above, one figure each",
     tuple(sweep for study in list(STUDIES.values()) for sweep in study.vary),
 )
+CONVERGENCE_STUDIES = ("convergence", "paper")
+"""Studies that include the convergence study (:mod:`train.convergence`)."""
 
 DEFAULT_AGENTS = ("li-gd", "greedy", "all-edge", "all-local")
 """Agents of a sweep unless ``--agents`` is given."""
@@ -206,13 +214,16 @@ class SweepConfig:
     """Ray cluster address (``backend="ray"``)."""
     study: str | None = None
     """The named study the sweeps come from, if any (recorded in ``summary.md``)."""
+    convergence: bool = False
+    """Also run the convergence study of Li-GD against GD (:mod:`train.convergence`)
+    on the base scenario, ``seeds`` x ``steps``; set by ``study`` when it includes it."""
 
     def __post_init__(self) -> None:
         if self.scenario not in PRESETS:
             raise ValueError(
                 f"sweep.scenario: got {self.scenario!r}, allowed: {', '.join(PRESETS)}"
             )
-        if not self.vary:
+        if not self.vary and not self.convergence:
             raise ValueError("sweep.vary: got no sweeps, allowed: --vary FIELD=v1,... or --study")
         names = [name for name, _ in self.vary]
         if len(set(names)) != len(names):
@@ -246,6 +257,8 @@ class SweepResult:
     summary: list[dict[str, Any]]
     plots: dict[str, Path] = field(default_factory=dict)
     wall_time_s: float = 0.0
+    convergence: dict[str, Any] | None = None
+    """The curves of the convergence study, if it ran (:func:`train.convergence.convergence`)."""
 
 
 # --------------------------------------------------------------------------- the run
@@ -279,6 +292,13 @@ def sweep(
         out_dir, created = target, claim_dir(target, "--out", overwrite=config.overwrite)
     try:
         result = _run(config, out_dir, progress_bar, log)
+        if config.convergence:
+            from train.convergence import convergence
+
+            log(f"convergence: li-gd against gd, {len(config.seeds)} seeds x {config.steps} slots")
+            result.convergence = convergence(
+                Scenario.preset(config.scenario), config.seeds, config.steps, out_dir
+            )
         result.wall_time_s = time.perf_counter() - start
         _write(result, config, command)
         return result
@@ -304,10 +324,23 @@ def _run(
     parallel = {"workers": config.workers, "backend": config.backend, "address": config.address}
     records: list[dict[str, Any]] = []
     summary: list[dict[str, Any]] = []
-    from tqdm.auto import tqdm
-
     total = sum(len(values) for _, values in config.vary)
-    bar = tqdm(total=total, unit="value", desc="sweep", disable=not progress, leave=False)
+    bar = make_bar(total, progress, unit="value", desc="sweep")
+    try:
+        _run_sweeps(config, parallel, records, summary, bar, log)
+    finally:
+        bar.close()
+    return SweepResult(out_dir, records, summary)
+
+
+def _run_sweeps(
+    config: SweepConfig,
+    parallel: dict[str, Any],
+    records: list[dict[str, Any]],
+    summary: list[dict[str, Any]],
+    bar: Any,
+    log: Callable[[str], None],
+) -> None:
     for name, values in config.vary:
         log(f"{name} = {', '.join(map(_label, values))}: {', '.join(config.agents)}, "
             f"{len(config.seeds)} seeds x {config.steps} slots")  # fmt: skip
@@ -322,8 +355,6 @@ def _run(
             summary += [
                 {"field": name, "value": label} | _summarize(rows, agent) for agent in config.agents
             ]
-    bar.close()
-    return SweepResult(out_dir, records, summary)
 
 
 def _summarize(rows: Sequence[Mapping[str, Any]], agent: str) -> dict[str, Any]:
@@ -338,7 +369,7 @@ def _summarize(rows: Sequence[Mapping[str, Any]], agent: str) -> dict[str, Any]:
             scale * statistics.fmean(r[column] for r in slots) for slots in episodes.values()
         ]
         out[f"{name}_mean"] = scale * statistics.fmean(r[column] for r in mine)
-        out[f"{name}_ci"] = _half_width(per_episode)
+        out[f"{name}_ci"] = ci_half_width(per_episode, 0.95)
     users = sum(r["num_users"] for r in mine)
     out["miss_rate"] = sum(r["misses"] for r in mine) / users
     out["offload_rate"] = sum(r["offloading"] for r in mine) / users
@@ -346,33 +377,20 @@ def _summarize(rows: Sequence[Mapping[str, Any]], agent: str) -> dict[str, Any]:
     return out
 
 
-def _half_width(samples: Sequence[float], confidence: float = 0.95) -> float:
-    if len(samples) < 2:
-        return math.nan
-    n = len(samples)
-    return t_quantile((1 + confidence) / 2, n - 1) * statistics.stdev(samples) / math.sqrt(n)
-
-
 # --------------------------------------------------------------------------- files
 def _write(result: SweepResult, config: SweepConfig, command: str) -> None:
     out = result.out_dir
-    _write_csv(out / "records.csv", result.records)
-    _write_json(out / "records.json", result.records)
-    _write_csv(out / "summary.csv", result.summary)
-    _write_json(out / "summary.json", result.summary)
+    if result.records:  # not for the convergence study alone
+        write_rows(out / "records.csv", result.records)
+        _write_json(out / "records.json", result.records)
+        write_rows(out / "summary.csv", result.summary)
+        _write_json(out / "summary.json", result.summary)
     from train.plots import plot_sweep
 
     for name, _ in config.vary:
         rows = [r for r in result.summary if r["field"] == name]
         result.plots[name] = plot_sweep(rows, name, METRICS, out / f"{name}.png")
     _write_markdown(result, config, command)
-
-
-def _write_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    with atomic_write(path, newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _write_json(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -409,6 +427,17 @@ def _write_markdown(result: SweepResult, config: SweepConfig, command: str) -> N
                 f"{r['edge_energy_j_mean']:.4f} ± {r['edge_energy_j_ci']:.4f}",
             ]
             lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    if result.convergence is not None:
+        curves = result.convergence
+        lines += ["## convergence: Li-GD against GD", "", "![convergence](convergence.png)", ""]
+        for agent in ("li-gd", "gd"):
+            cost = curves[agent]["cost"]
+            lines.append(
+                f"- {agent}: mean best cost {cost[-1]:.4f} after all its gradients; "
+                f"mean gradients per split, user and slot "
+                f"{float(np.mean(curves[agent]['split_gradients'])):.1f}"
+            )
         lines.append("")
     with atomic_write(result.out_dir / "summary.md") as f:
         f.write("\n".join(lines))

@@ -162,8 +162,10 @@ cost evaluations, ``extra["iterations_per_split"][k][s]`` = gradients spent by u
 they were tried for; the joint loop is in ``extra["joint_iterations"][t]``),
 ``extra["relabel_iterations"]`` those of the relabellings, ``extra["descents"]``,
 ``extra["sweeps"]``, ``extra["start_cost"]`` (the best start),
-``extra["start_costs"]``, ``extra["cost"]`` and ``extra["cost_history"]`` (incumbent
-after each user update, per start).
+``extra["start_costs"]``, ``extra["cost"]``, ``extra["cost_history"]`` (incumbent
+after each user update, per start) and ``extra["trace"]``, the convergence curve:
+``(gradients so far, best cost so far)`` from all-local (0 gradients) through every
+start and user update to the polish.
 """
 
 from __future__ import annotations

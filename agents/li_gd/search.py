@@ -175,6 +175,7 @@ class GradientDescent(BaseAgent):
         ul = np.argmax(slot.ul_gain, axis=1).astype(np.int64)
         dl = np.argmax(slot.dl_gain, axis=1).astype(np.int64)
         local_cost = prob.cost(local, ul, dl, zeros)
+        self._trace = [(0, local_cost)]  # (gradients so far, best cost so far)
         best: Candidate | None = None
         history = []
         sweeps = []
@@ -198,6 +199,7 @@ class GradientDescent(BaseAgent):
             else:
                 state = self._joint_loop(prob, ul, dl)
             start_costs.append(state.cost)
+            self._mark(state.cost)
             state, run_history, run_sweeps = self._sweeps(prob, state, seen)
             history.append(run_history)
             sweeps.append(run_sweeps)
@@ -211,6 +213,7 @@ class GradientDescent(BaseAgent):
         self._count(run.gradients, run.evaluations)
         if run.cost < best.cost:
             best = best.replace(cost=run.cost, point=run.point)
+        self._mark(best.cost)
         if local_cost < best.cost:  # never worse than all-local
             best = Candidate(local_cost, local, best.ul, best.dl, zeros)
         allocation = prob.allocation(best.split, best.ul, best.dl, best.point)
@@ -227,6 +230,7 @@ class GradientDescent(BaseAgent):
             "start_costs": start_costs,
             "cost": final,
             "cost_history": history,
+            "trace": self._trace,
         }
         return allocation
 
@@ -247,6 +251,11 @@ class GradientDescent(BaseAgent):
         )
         self._count(run.gradients, run.evaluations)
         return Candidate(run.cost, split, ul, dl, run.point)
+
+    def _mark(self, cost: float) -> None:
+        """A point of ``stats.extra["trace"]``: the gradients so far and the best cost
+        found so far (the convergence curve of the search)."""
+        self._trace.append((self._counts.gradients, min(self._trace[-1][1], cost)))
 
     def _count(self, gradients: int, evaluations: int, descents: int = 1) -> None:
         self._counts.gradients += gradients
@@ -302,6 +311,7 @@ class GradientDescent(BaseAgent):
                     break
                 state, unchanged = moved, 0
                 history.append(state.cost)
+                self._mark(state.cost)
             k = updates % k_users
             updates += 1
             best = self._best_for_user(prob, k, state)
@@ -317,6 +327,7 @@ class GradientDescent(BaseAgent):
             else:
                 unchanged += 1
             history.append(state.cost)
+            self._mark(state.cost)
         sweeps = -(-updates // k_users)
         return state, history, sweeps
 
