@@ -60,11 +60,13 @@ class Chunk(NamedTuple):
     def __len__(self) -> int:  # the number of slots (not of fields)
         return self.distance.shape[0]
 
-    def slot(self, scenario: Scenario, t: int) -> Slot:
-        """Slot ``t`` of the chunk."""
-        g = self.gains[t]
-        return Slot(scenario, g[0], g[1], self.distance[t], self.model[t],
-                    *(a[t] for a in self.tasks))  # fmt: skip
+    def slots(self, scenario: Scenario) -> list[Slot]:
+        """The chunk's slots, in order."""
+        g, d, m, tasks = self.gains, self.distance, self.model, self.tasks
+        return [
+            Slot(scenario, g[t, 0], g[t, 1], d[t], m[t], *(a[t] for a in tasks))
+            for t in range(len(self))
+        ]
 
 
 def chunk_of(
@@ -110,36 +112,27 @@ class CellDynamics:
         self.current_positions_m = self.positions_m  # [K, 2] of the slot last returned
         self.current_observation: np.ndarray | None = None  # [K * F] of that slot
         self._first = True
-        self._chunk: Chunk | None = None
+        self._slots: list[Slot] = []  # the current chunk's
+        self._positions = self._observations = np.empty(0)
         self._next = 0
         self._generated = 0
 
     def next_slot(self) -> Slot:
         """The next slot of the episode."""
-        chunk, t = self.next_index()
-        return chunk.slot(self.scenario, t)
-
-    def next_index(self) -> tuple[Chunk, int]:
-        """The next slot of the episode as ``(chunk, t)``: slot ``t`` of ``chunk``
-        (the batched vector env reads the arrays without building a :class:`Slot`)."""
-        if self._chunk is None or self._next >= len(self._chunk):
-            self.next_chunk()
+        if self._next >= len(self._slots):
+            chunk = chunk_of(self.scenario, *self.next_draws(), self.shadowing_db)
+            self._slots = chunk.slots(self.scenario)
+            self._positions, self._observations = chunk.positions, chunk.observations
             self._next = 0
         t = self._next
-        self.current_positions_m = self._chunk.positions[t]
-        self.current_observation = self._chunk.observations[t]
+        self.current_positions_m = self._positions[t]
+        self.current_observation = self._observations[t]
         self._next += 1
-        return self._chunk, t
-
-    def next_chunk(self) -> Chunk:
-        """The next ``CHUNK_SLOTS`` slots of the episode (the rest of the episode and
-        its final observation if fewer), all at once."""
-        self._chunk = chunk_of(self.scenario, *self.next_draws(), self.shadowing_db)
-        self._next = len(self._chunk)  # consumed by the caller
-        return self._chunk
+        return self._slots[t]
 
     def next_draws(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The random part of :meth:`next_chunk`: positions ``[T, K, 2]`` [m], fading
+        """The next draws of the episode (``CHUNK_SLOTS`` slots, or the rest of the
+        episode and its final observation if fewer): positions ``[T, K, 2]`` [m], fading
         power ``[T, 2, K, N]`` and task models ``[T, K]`` (the batched vector env
         draws them cell by cell, each from the cell's own streams, and turns all the
         cells' draws into slots at once with :func:`chunk_of`)."""
