@@ -213,7 +213,8 @@ def _sweep(args: argparse.Namespace) -> int:
             print(f"  {agent:<6} reaches its final mean cost {curve['cost'][-1]:.4f} after "
                   f"{int(total)} gradients; {float(np.mean(curve['split_gradients'])):.1f} "
                   "gradients per split, user and slot")  # fmt: skip
-    print(f"\nresults: {result.out_dir} (summary.md, records.csv/json, summary.csv/json, *.png)")
+    files = ", ".join(sorted(p.name for p in result.out_dir.iterdir() if p.is_file()))
+    print(f"\nresults: {result.out_dir} ({files})")
     print(f"wall time: {time.perf_counter() - start:.0f} s")
     return 0
 
