@@ -59,7 +59,8 @@ def test_ctrl_c_inside_a_numba_solver_exits_130_in_one_line() -> None:
     wraps the interrupt in SystemErrors; the command still says one line, exit 130."""
     script = Path(sys.executable).with_name("noma-split")
     argv = [str(script), "rollout", "--scenario", "dense", "--agent", "li-gd", "--steps", "50"]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)  # fmt: skip
     try:
         assert proc.stdout is not None
         for line in proc.stdout:  # the header, then the first slot: Li-GD is now busy
@@ -72,3 +73,10 @@ def test_ctrl_c_inside_a_numba_solver_exits_130_in_one_line() -> None:
         proc.kill()
     assert proc.returncode == 130, err
     assert err.strip() == "noma-split rollout: interrupted", err
+
+
+def default_sigint() -> None:
+    """In the child: Ctrl-C as on a terminal, even when this suite runs in the
+    background (a shell starts background jobs with SIGINT ignored, and children
+    inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

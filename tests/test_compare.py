@@ -306,7 +306,8 @@ def test_ctrl_c_during_the_comparison_is_one_line(tmp_path: Path, trained_run: P
     script = Path(sys.executable).with_name("noma-split")
     argv = [str(script), "compare", "--scenario", "tiny", "--seeds", "200", "--steps", "100",
             "--agents", "li-gd", "gd", "--run", str(trained_run), "--no-progress-bar"]  # fmt: skip
-    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=default_sigint)  # fmt: skip
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -333,3 +334,10 @@ def test_a_run_of_another_shape_is_refused_before_any_work(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "trained on 'tiny', which does not fit scenario" in err, err
     assert not out.exists()
+
+
+def default_sigint() -> None:
+    """In the child: Ctrl-C as on a terminal, even when this suite runs in the
+    background (a shell starts background jobs with SIGINT ignored, and children
+    inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
