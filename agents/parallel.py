@@ -19,6 +19,8 @@ import os
 import pickle
 import signal
 import socket
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -84,8 +86,11 @@ def _failed(error: BaseException, task: Any) -> BaseException:
 
 # --------------------------------------------------------------------------- processes
 def _init_worker() -> None:
-    """A worker computes on one thread and leaves Ctrl-C to its parent."""
+    """A worker computes on one thread, leaves Ctrl-C to its parent and ends when the
+    parent is gone (killed, say), instead of computing on as an orphan."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     for name in _THREAD_VARIABLES:
         os.environ[name] = "1"
     import numba
@@ -96,6 +101,13 @@ def _init_worker() -> None:
     except ImportError:
         return
     torch.set_num_threads(1)
+
+
+def _exit_with(parent: int, period_s: float = 1.0) -> None:
+    """End this process once its parent ``parent`` has exited (checked every second)."""
+    while os.getppid() == parent:
+        time.sleep(period_s)
+    os._exit(1)
 
 
 def _run_processes(

@@ -216,12 +216,13 @@ def capped_time(amount: np.ndarray, rate: np.ndarray, cap_s: float) -> np.ndarra
 
 @njit(cache=True)
 def new_parts(k_users: int) -> Parts:
-    """Work buffers for :func:`evaluate_into`: one :class:`Parts` of ``[K]`` arrays."""
-    z = np.empty
+    """Work buffers for :func:`evaluate_into`: one :class:`Parts` of ``[K]`` arrays (the
+    float ones rows of one block: two allocations instead of 19, which the solvers'
+    descents, making two of these each, feel)."""
+    z = np.empty((len(PARTS) - 1, k_users))
     return Parts(
-        z(k_users), z(k_users), z(k_users), z(k_users), z(k_users), z(k_users), z(k_users),
-        z(k_users), z(k_users), z(k_users), z(k_users), z(k_users), z(k_users), z(k_users),
-        z(k_users), z(k_users), z(k_users), z(k_users), np.empty(k_users, dtype=np.bool_),
+        z[0], z[1], z[2], z[3], z[4], z[5], z[6], z[7], z[8], z[9], z[10], z[11], z[12],
+        z[13], z[14], z[15], z[16], z[17], np.empty(k_users, dtype=np.bool_),
     )  # fmt: skip
 
 
@@ -396,28 +397,17 @@ def mean_user_cost(user_cost: np.ndarray) -> float:
     return total / user_cost.shape[0]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def copy_parts(src: Parts, dst: Parts) -> None:
     """Copy every array of ``src`` into ``dst`` (two :func:`new_parts` of one K)."""
-    dst.user_cost[:] = src.user_cost
-    dst.latency[:] = src.latency
-    dst.energy[:] = src.energy
-    dst.device_energy[:] = src.device_energy
-    dst.edge_energy[:] = src.edge_energy
-    dst.t_local[:] = src.t_local
-    dst.t_up[:] = src.t_up
-    dst.t_edge[:] = src.t_edge
-    dst.t_dl[:] = src.t_dl
-    dst.e_local[:] = src.e_local
-    dst.e_up[:] = src.e_up
-    dst.e_edge[:] = src.e_edge
-    dst.e_dl[:] = src.e_dl
-    dst.ul_rate[:] = src.ul_rate
-    dst.dl_rate[:] = src.dl_rate
-    dst.ul_sinr[:] = src.ul_sinr
-    dst.dl_sinr[:] = src.dl_sinr
-    dst.edge_share[:] = src.edge_share
-    dst.failed[:] = src.failed
+    k_users = src.failed.shape[0]
+    for i in range(k_users):
+        dst.failed[i] = src.failed[i]
+    floats_src, floats_dst = src[:-1], dst[:-1]  # element loops: no slice machinery
+    for j in range(len(floats_src)):
+        s, d = floats_src[j], floats_dst[j]
+        for i in range(k_users):
+            d[i] = s[i]
 
 
 @njit(cache=True)
