@@ -133,14 +133,7 @@ class NomaSplitEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
         info_level: str = "full",
         **overrides: Any,
     ) -> None:
-        if isinstance(scenario, str):
-            scenario = Scenario.preset(scenario, **overrides)
-        elif isinstance(scenario, Scenario):
-            scenario = scenario.replace(**overrides) if overrides else scenario
-        else:
-            raise ValueError(
-                f"NomaSplitEnv.scenario: got {scenario!r}, allowed: a preset name or a Scenario"
-            )
+        scenario = Scenario.resolve("NomaSplitEnv", scenario, **overrides)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"NomaSplitEnv.render_mode: got {render_mode!r}, allowed: None or 'rgb_array'"

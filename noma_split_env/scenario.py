@@ -322,6 +322,18 @@ class Scenario:
         fields = {"name": name, **PRESETS[name], **overrides}
         return cls(**fields)
 
+    @classmethod
+    def resolve(cls, owner: str, scenario: str | Scenario, **overrides: Any) -> Scenario:
+        """A preset name or a Scenario, with ``overrides`` applied; a ValueError naming
+        ``owner`` for anything else (the constructors of the envs)."""
+        if isinstance(scenario, str):
+            return cls.preset(scenario, **overrides)
+        if isinstance(scenario, Scenario):
+            return scenario.replace(**overrides) if overrides else scenario
+        raise ValueError(
+            f"{owner}.scenario: got {scenario!r}, allowed: a preset name or a Scenario"
+        )
+
     def replace(self, **changes: Any) -> Scenario:
         """A copy with ``changes`` applied (and validated)."""
         return dataclasses.replace(self, **changes)

@@ -86,15 +86,7 @@ class NomaSplitVectorEnv(VectorEnv):
             )
         if max_episode_steps is not None:
             overrides["max_episode_steps"] = max_episode_steps
-        if isinstance(scenario, str):
-            scenario = Scenario.preset(scenario, **overrides)
-        elif isinstance(scenario, Scenario):
-            scenario = scenario.replace(**overrides) if overrides else scenario
-        else:
-            raise ValueError(
-                f"NomaSplitVectorEnv.scenario: got {scenario!r}, allowed: a preset name or a "
-                "Scenario"
-            )
+        scenario = Scenario.resolve("NomaSplitVectorEnv", scenario, **overrides)
         if info_level not in INFO_LEVELS:
             raise ValueError(
                 f"NomaSplitVectorEnv.info_level: got {info_level!r}, allowed: "

@@ -345,13 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--lambdas", type=_lambdas, default=[0.0, 0.25, 0.5, 0.75, 1.0], help="e.g. 0,0.5,1"
     )
     cmp_.add_argument("--sweep-steps", type=_positive_int, default=20, help="slots per seed")
-    cmp_.add_argument("--out", help="results folder (default: a new results/<scenario>__<time>)")
-    cmp_.add_argument(
-        "--overwrite", action="store_true", help="let --out be a folder that is not empty"
-    )
-    cmp_.add_argument(
-        "--no-progress-bar", dest="progress_bar", action="store_false", help="no progress bar"
-    )
+    _output_arguments(cmp_, "a new results/<scenario>__<time>")
     _parallel_arguments(cmp_)
     cmp_.set_defaults(handler=_compare)
 
@@ -384,16 +378,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sw.add_argument("--seeds", type=_positive_int, default=5, help="episodes: seeds 0..N-1")
     sw.add_argument("--steps", type=_positive_int, default=20, help="slots per episode")
-    sw.add_argument("--out", help="results folder (default: results/sweep__<scenario>__<time>)")
-    sw.add_argument(
-        "--overwrite", action="store_true", help="let --out be a folder that is not empty"
-    )
-    sw.add_argument(
-        "--no-progress-bar", dest="progress_bar", action="store_false", help="no progress bar"
-    )
+    _output_arguments(sw, "results/sweep__<scenario>__<time>")
     _parallel_arguments(sw)
     sw.set_defaults(handler=_sweep)
     return parser
+
+
+def _output_arguments(parser: argparse.ArgumentParser, default_out: str) -> None:
+    """``--out``, ``--overwrite`` and ``--no-progress-bar``."""
+    parser.add_argument("--out", help=f"results folder (default: {default_out})")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="let --out be a folder that is not empty"
+    )
+    parser.add_argument(
+        "--no-progress-bar", dest="progress_bar", action="store_false", help="no progress bar"
+    )
 
 
 def _parallel_arguments(parser: argparse.ArgumentParser) -> None:
