@@ -96,11 +96,8 @@ def _init_worker() -> None:
     import numba
 
     numba.set_num_threads(1)
-    try:
-        import torch
-    except ImportError:
-        return
-    torch.set_num_threads(1)
+    # torch, if a task imports it, reads OMP_NUM_THREADS then (importing it here would
+    # cost every worker seconds and hundreds of MB, for agents that may not need it)
 
 
 def _exit_with(parent: int, period_s: float = 1.0) -> None:
