@@ -428,6 +428,7 @@ def test_tiny_ppo_learns_without_error(view):
     sb3 = pytest.importorskip("stable_baselines3")
     env = view(gym.make("NomaSplit-v0"))
     model = sb3.PPO("MlpPolicy", env, n_steps=64, batch_size=64, n_epochs=1, seed=0, device="cpu")
+    model.set_logger(silent_logger())
     model.learn(total_timesteps=64)
     action, _ = model.predict(env.reset(seed=0)[0], deterministic=True)
     assert env.action_space.contains(action.astype(env.action_space.dtype))
@@ -440,7 +441,16 @@ def test_tiny_sac_learns_without_error():
     model = sb3.SAC(
         "MlpPolicy", env, learning_starts=10, batch_size=8, buffer_size=100, seed=0, device="cpu"
     )
+    model.set_logger(silent_logger())
     model.learn(total_timesteps=20)
     action, _ = model.predict(env.reset(seed=0)[0], deterministic=True)
     assert env.action_space.contains(action)
     env.step(action)
+
+
+def silent_logger():
+    """An SB3 logger that writes nothing (without one, ``learn`` makes a folder in the
+    temp directory for its default logger on every call)."""
+    from stable_baselines3.common.logger import Logger
+
+    return Logger(folder=None, output_formats=[])
