@@ -42,7 +42,7 @@ import numpy as np
 
 from agents.base import Agent, available, make
 from noma_split_env import NomaSplitEnv, Scenario
-from noma_split_env.files import atomic_write
+from noma_split_env.files import atomic_write, write_json_rows
 
 __all__ = [
     "BACKENDS",
@@ -170,12 +170,7 @@ class Table:
     def to_json(self, path: str | PathLike[str]) -> Path:
         """Write a JSON array of row objects (NaN and infinities as null), atomically.
         Returns the path."""
-        path = Path(path)
-        rows = [{k: _json_value(v) for k, v in row.items()} for row in self.rows]
-        with atomic_write(path) as f:
-            json.dump(rows, f, indent=1, allow_nan=False)
-            f.write("\n")
-        return path
+        return write_json_rows(path, self.rows)
 
     @classmethod
     def from_csv(cls, path: str | PathLike[str]) -> Table:
@@ -228,12 +223,6 @@ class Table:
 
     def __str__(self) -> str:
         return self.format()
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _rows_equal(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> bool:

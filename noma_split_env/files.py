@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -41,6 +43,7 @@ __all__ = [
     "exclusive_dir",
     "missing_root",
     "release_dir",
+    "write_json_rows",
     "write_rows",
 ]
 
@@ -100,6 +103,23 @@ def write_rows(path: str | PathLike[str], rows: Sequence[Mapping[str, Any]]) -> 
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+def write_json_rows(path: str | PathLike[str], rows: Sequence[Mapping[str, Any]]) -> Path:
+    """Rows as a JSON array of objects (NaN and infinities as null), written
+    atomically. Returns the path."""
+    path = Path(path)
+    clean = [{k: _json_value(v) for k, v in row.items()} for row in rows]
+    with atomic_write(path) as f:
+        json.dump(clean, f, indent=1, allow_nan=False)
+        f.write("\n")
+    return path
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _umask() -> int:

@@ -14,8 +14,8 @@ decodes and scores every cell with the same code as the single env
 What makes it fast: the dynamics generate 64 slots at a time per cell, and as every
 episode has the same length (``max_episode_steps``; there is no termination), all
 cells start, end and reset together: their chunks are stacked once, each step reads
-one row, and one decode and one evaluation call cover all cells (the evaluation over
-the cores from :data:`PARALLEL_FROM` cells on).
+one row, and one decode and one evaluation call cover all cells (the evaluation
+spread over the cores).
 
 Autoreset follows Gymnasium's default, ``AutoresetMode.NEXT_STEP``: the step after the
 episodes ended resets every cell (the actions are ignored) and returns the first
@@ -44,19 +44,12 @@ from gymnasium.vector.utils import batch_space
 from noma_split_env.actions import ActionDecoder
 from noma_split_env.dynamics import CellDynamics, Chunk, chunk_of
 from noma_split_env.env import INFO_LEVELS
-from noma_split_env.evaluate import PARTS, evaluate_batch_kernel, evaluate_batch_parallel
+from noma_split_env.evaluate import PARTS, SlotTerms, evaluate_batch_kernel, slot_terms
 from noma_split_env.observation import num_features
 from noma_split_env.scenario import Scenario
 from noma_split_env.slot import Slot
 
 __all__ = ["NomaSplitVectorEnv"]
-
-PARALLEL_FROM = 8
-"""From this many cells on, a step scores the cells in parallel over the cores
-(:func:`~noma_split_env.evaluate.evaluate_batch_parallel`, the same numbers; 14
-against 18 us at B = 8 and 81 against 126 us at B = 64 on 2 cores)."""
-_FAILED = PARTS.index("failed")
-_LATENCY = PARTS.index("latency")
 
 
 class NomaSplitVectorEnv(VectorEnv):
@@ -153,30 +146,20 @@ class NomaSplitVectorEnv(VectorEnv):
             return obs, np.zeros(b), terminated, np.zeros(b, dtype=np.bool_), info
         cur = self._current()
         split, ul, dl, p, q, share = self.decoder.decode_batch(actions, cur.tasks[0])
-        evaluate = evaluate_batch_parallel if b >= PARALLEL_FROM else evaluate_batch_kernel
-        stacked, terms = evaluate(
+        stacked, terms = evaluate_batch_kernel(
             split, ul, dl, p, q, share if share.shape[1] else p, self._equal_share,
             self._oma, cur.gains[:, 0], cur.gains[:, 1], *cur.tasks,
             self.scenario.kernel_constants,
         )  # fmt: skip
-        sc = self.scenario
-        failed = stacked[:, _FAILED] > 0.0
-        miss = failed
-        if sc.deadline_s is not None:
-            miss = failed | (stacked[:, _LATENCY] > sc.deadline_s)
-        num_misses = miss.sum(axis=1)
-        miss_term = sc.miss_penalty * num_misses / sc.num_users
-        cost = terms[:, 0] + miss_term
-        info = {}
-        if self.info_level != "none":
-            info = self._info(cost, terms, miss_term, failed, miss, stacked)
+        slot = slot_terms(stacked, terms[:, 0], self.scenario)
+        info = {} if self.info_level == "none" else self._info(slot, terms, stacked)
         self._steps += 1
-        self._ended = self._steps >= sc.max_episode_steps
+        self._ended = self._steps >= self.scenario.max_episode_steps
         self._row += 1
         if self._row >= len(self._stacked):
             self._new_chunks()
         obs = self._current().observations.copy()
-        return obs, -cost, terminated, np.full(b, self._ended), info
+        return obs, -slot.cost, terminated, np.full(b, self._ended), info
 
     def slot(self, i: int) -> Slot:
         """Cell ``i``'s current slot (what the next action is applied to), for agents."""
@@ -211,28 +194,20 @@ class NomaSplitVectorEnv(VectorEnv):
         return Chunk(s.gains[t], s.distance[t], s.model[t], tuple(a[t] for a in s.tasks),
                      s.positions[t], s.observations[t])  # fmt: skip
 
-    def _info(
-        self,
-        cost: np.ndarray,
-        terms: np.ndarray,
-        miss_term: np.ndarray,
-        failed: np.ndarray,
-        miss: np.ndarray,
-        stacked: np.ndarray,
-    ) -> dict[str, Any]:
+    def _info(self, slot: SlotTerms, terms: np.ndarray, stacked: np.ndarray) -> dict[str, Any]:
         """The single envs' infos at ``info_level`` merged as Gymnasium's vector envs
         merge them: the same keys, each an array with a leading ``[B]`` axis and a mask
         ``_key`` (all True), ``reward_terms`` a dict of such arrays."""
         mask = np.ones(self.num_envs, dtype=np.bool_)
         reward_terms = {"latency": terms[:, 1], "energy": terms[:, 2], "failure": terms[:, 3],
-                        "miss": miss_term}  # fmt: skip
-        values: dict[str, Any] = {"cost": cost}
+                        "miss": slot.miss_term}  # fmt: skip
+        values: dict[str, Any] = {"cost": slot.cost}
         if self.info_level == "full":
             values |= {"latency_term": terms[:, 1], "energy_term": terms[:, 2],
-                       "failure_term": terms[:, 3], "miss_term": miss_term}  # fmt: skip
+                       "failure_term": terms[:, 3], "miss_term": slot.miss_term}  # fmt: skip
             values |= {name: stacked[:, j] for j, name in enumerate(PARTS[:-1])}
-            values |= {"failed": failed, "miss": miss}
-        values |= {"num_failed": failed.sum(axis=1), "num_misses": miss.sum(axis=1)}
+            values |= {"failed": slot.failed, "miss": slot.miss}
+        values |= {"num_failed": slot.failed.sum(axis=1), "num_misses": slot.num_misses}
         values["reward_terms"] = _masked(reward_terms, mask)
         return _masked(values, mask)
 

@@ -10,7 +10,7 @@ from gymnasium.vector import AutoresetMode
 
 import noma_split_env
 from noma_split_env import ENV_IDS
-from noma_split_env.vector import PARALLEL_FROM, NomaSplitVectorEnv
+from noma_split_env.vector import NomaSplitVectorEnv
 
 SHORT = {"max_episode_steps": 6}  # autoreset within the test's steps
 
@@ -90,18 +90,24 @@ def test_slot_of_a_cell_is_the_single_envs_slot():
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
 
 
-def test_parallel_scoring_gives_the_serial_numbers(monkeypatch):
-    """From PARALLEL_FROM cells the step scores the cells over the cores: same numbers."""
-    import noma_split_env.vector as vector
+def test_scoring_over_the_cores_gives_the_one_thread_numbers():
+    """The step scores the cells in parallel (numba prange): one thread or all give
+    the same numbers."""
+    import numba
 
-    def rollout(threshold: int) -> list:
-        monkeypatch.setattr(vector, "PARALLEL_FROM", threshold)
-        env = native("NomaSplit-v0", PARALLEL_FROM, info_level="full")
+    def rollout() -> list:
+        env = native("NomaSplit-v0", 8, info_level="full")
         env.reset(seed=0)
         env.action_space.seed(0)
         return [env.step(env.action_space.sample()) for _ in range(5)]
 
-    assert data_equivalence(rollout(10**9), rollout(1), exact=True)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        one = rollout()
+    finally:
+        numba.set_num_threads(threads)
+    assert data_equivalence(one, rollout(), exact=True)
 
 
 def test_bad_actions_and_arguments_are_named():

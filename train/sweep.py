@@ -22,8 +22,6 @@ Files written to the results folder (``results/sweep__<scenario>__<time>`` unles
 
 from __future__ import annotations
 
-import json
-import math
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -45,6 +43,7 @@ from noma_split_env.files import (
     exclusive_dir,
     missing_root,
     release_dir,
+    write_json_rows,
     write_rows,
 )
 from noma_split_env.scenario import FIELD_RANGES
@@ -382,24 +381,15 @@ def _write(result: SweepResult, config: SweepConfig, command: str) -> None:
     out = result.out_dir
     if result.records:  # not for the convergence study alone
         write_rows(out / "records.csv", result.records)
-        _write_json(out / "records.json", result.records)
+        write_json_rows(out / "records.json", result.records)
         write_rows(out / "summary.csv", result.summary)
-        _write_json(out / "summary.json", result.summary)
+        write_json_rows(out / "summary.json", result.summary)
     from train.plots import plot_sweep
 
     for name, _ in config.vary:
         rows = [r for r in result.summary if r["field"] == name]
         result.plots[name] = plot_sweep(rows, name, METRICS, out / f"{name}.png")
     _write_markdown(result, config, command)
-
-
-def _write_json(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    def clean(v: Any) -> Any:
-        return None if isinstance(v, float) and not math.isfinite(v) else v
-
-    with atomic_write(path) as f:
-        json.dump([{k: clean(v) for k, v in r.items()} for r in rows], f, indent=1)
-        f.write("\n")
 
 
 def _write_markdown(result: SweepResult, config: SweepConfig, command: str) -> None:

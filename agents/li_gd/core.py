@@ -501,24 +501,17 @@ def pair_loop(
     best_cost = np.inf
     best_split = split.copy()
     best_p, best_q, best_e = p0, q0, e0
-    for t in range(l_max):
-        cand[k] = (2 * t * levels[k] + l_max) // (2 * l_max)
-        cand[j] = (2 * t * levels[j] + l_max) // (2 * l_max)
-        p, q, e, cost, g, ev = descend(
-            cand, ul_sub, dl_sub, p, q, e, ul_free, dl_free, start_mode, np.inf,
-            slot_fields, settings_fields,
-        )  # fmt: skip
-        gradients[cand[k]] += g
-        evaluations += ev
-        descents += 1
-        if cost < best_cost:
-            best_cost, best_p, best_q, best_e = cost, p, q, e
-            best_split[:] = cand
-    for user in (k, j):
-        p, q, e = best_p, best_q, best_e
-        cand[:] = best_split
-        for s in range(levels[user]):
-            cand[user] = s
+    for phase in range(3):  # the joint depths, then k alone, then j alone
+        user = (k, k, j)[phase]
+        if phase > 0:  # a single loop starts from the pair's best
+            p, q, e = best_p, best_q, best_e
+            cand[:] = best_split
+        for s in range(l_max if phase == 0 else levels[user]):
+            if phase == 0:
+                cand[k] = (2 * s * levels[k] + l_max) // (2 * l_max)
+                cand[j] = (2 * s * levels[j] + l_max) // (2 * l_max)
+            else:
+                cand[user] = s
             p, q, e, cost, g, ev = descend(
                 cand, ul_sub, dl_sub, p, q, e, ul_free, dl_free, start_mode, np.inf,
                 slot_fields, settings_fields,
