@@ -94,6 +94,38 @@ class ActionDecoder:
             edge_share if sc.allocate_edge_share else None,
         )
 
+    def encode(self, allocation: Allocation, slot: Slot) -> dict[str, np.ndarray]:
+        """The native action that decodes to ``allocation`` on ``slot`` (the inverse of
+        :meth:`decode`; used to imitate a solver).
+
+        ``split`` gets the smallest native index that maps to ``s_k``,
+        ``ceil((2 s_k - 1) L_max / (2 L_k))`` (at least 0), so it decodes to ``s_k``
+        exactly. The fractions are ``p_k / P_user_max``, ``q_k / P_bs_max`` and the
+        shares themselves (float32, as the space holds them); they decode to the
+        allocation's powers and shares up to float32 rounding, because a valid
+        allocation's downlink powers and shares sum to at most their budgets. Users
+        that compute locally get fractions 0 for the downlink and the share (the
+        decoding ignores them). ``ValueError`` if ``allocation`` is invalid on ``slot``.
+        """
+        allocation.check(slot)
+        sc, top = self.scenario, self.max_layers
+        layers = slot.num_layers
+        split = np.maximum(0, -((-(2 * allocation.split - 1) * top) // (2 * layers)))
+        offload = allocation.split < layers
+        native = {
+            "split": split.astype(np.int64),
+            "ul_subchannel": np.asarray(allocation.ul_subchannel, dtype=np.int64),
+            "dl_subchannel": np.asarray(allocation.dl_subchannel, dtype=np.int64),
+            "ul_power": _fraction(allocation.ul_power / sc.user_max_power_w),
+            "dl_power": _fraction(np.where(offload, allocation.dl_power, 0.0) / sc.bs_max_power_w),
+        }
+        if sc.allocate_edge_share:
+            share = allocation.edge_share
+            if share is None:  # equal shares among the offloading users
+                share = offload / max(1, int(offload.sum()))
+            native["edge_share"] = _fraction(np.where(offload, share, 0.0))
+        return native
+
     def decode_batch(
         self, action: Mapping[str, Any], num_layers: np.ndarray
     ) -> tuple[np.ndarray, ...]:
@@ -143,6 +175,12 @@ class ActionDecoder:
                 f"{cells} rows of {self._allowed[key]}"
             )
         return np.ascontiguousarray(arr, dtype=np.int64 if discrete else np.float64)
+
+
+def _fraction(values: np.ndarray) -> np.ndarray:
+    """``values`` as float32 fractions in ``[0, 1]`` (a budget's full share may round
+    a hair above 1)."""
+    return np.clip(values, 0.0, 1.0).astype(np.float32)
 
 
 _KEYS = ("split", "ul_subchannel", "dl_subchannel", "ul_power", "dl_power")

@@ -77,9 +77,9 @@ continuous entry ``j`` decodes to level ``j / (power_levels - 1)`` (rounded to f
 so ``0`` is off and ``power_levels - 1`` is full power / share. ``encode`` is the exact
 inverse on that grid (``encode(action(y)) == y`` for every ``y`` in the space and
 ``action(encode(x)) == x`` for every native ``x`` whose fractions are grid levels);
-an off-grid fraction raises ``ValueError`` unless ``encode(x, nearest=True)``, which
-takes the nearest level. Out-of-range or non-integer entries raise ``ValueError``
-naming the index.
+an off-grid fraction raises ``ValueError`` unless ``encode(x, rounding="nearest")``
+(the nearest level) or ``rounding="up"`` (the lowest level at or above it).
+Out-of-range or non-integer entries raise ``ValueError`` naming the index.
 
 Examples
 --------
@@ -140,6 +140,7 @@ this the float32 bin centres decode exactly."""
 _DISCRETE_KEYS = ("split", "ul_subchannel", "dl_subchannel")
 _CONTINUOUS_KEYS = ("ul_power", "dl_power", "edge_share")
 _OPTIONAL_KEYS = frozenset({"edge_share"})
+_ROUNDINGS = ("exact", "nearest", "up")
 
 NativeAction = dict[str, np.ndarray]
 
@@ -352,13 +353,21 @@ class MultiDiscreteAction(
             native[key] = self.levels[md[self.slices[key]]]
         return native
 
-    def encode(self, native: Mapping[str, Any], *, nearest: bool = False) -> np.ndarray:
+    def encode(self, native: Mapping[str, Any], *, rounding: str = "exact") -> np.ndarray:
         """The vector that decodes to ``native``.
 
-        Fractions are compared after rounding to float32 (the native dtype) and must be
-        grid levels (``ValueError`` naming the entry otherwise); with ``nearest=True``
-        each takes the nearest level instead (ties to the even index).
+        Fractions are compared after rounding to float32 (the native dtype). With
+        ``rounding="exact"`` (the default) they must be grid levels (``ValueError``
+        naming the entry otherwise); ``"nearest"`` takes the nearest level (ties to the
+        even index); ``"up"`` takes the lowest level at or above the fraction, so a
+        power that is on stays on (imitating a solver: a small downlink power rounded
+        down to 0 would stall that user's result).
         """
+        if rounding not in _ROUNDINGS:
+            raise ValueError(
+                f"MultiDiscreteAction.encode.rounding: got {rounding!r}, allowed: one of "
+                f"{', '.join(_ROUNDINGS)}"
+            )
         checked = self._layout.checked_native(native)
         md = np.empty(self._layout.size, dtype=np.int64)
         for key in self._layout.bins:
@@ -366,14 +375,17 @@ class MultiDiscreteAction(
         top = self.power_levels - 1
         for key in self._layout.continuous_keys:
             x = checked[key]
-            j = np.clip(np.rint(x.astype(np.float64) * top), 0, top).astype(np.int64)
+            if rounding == "up":
+                j = np.searchsorted(self.levels, x, side="left").astype(np.int64)
+            else:
+                j = np.clip(np.rint(x.astype(np.float64) * top), 0, top).astype(np.int64)
             off = self.levels[j] != x
-            if not nearest and off.any():
+            if rounding == "exact" and off.any():
                 k = int(np.argmax(off))
                 raise ValueError(
                     f"MultiDiscreteAction.encode: action[{key!r}][{k}]: got {x[k].item()!r}, "
                     f"allowed: one of the {self.power_levels} levels j / {top} (as float32), "
-                    "or pass nearest=True"
+                    "or pass rounding='nearest' or 'up'"
                 )
             md[self.slices[key]] = j
         return md

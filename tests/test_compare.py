@@ -60,6 +60,7 @@ def tiny_argv(out: Path, config: Path) -> list[str]:
         "--seeds", "2",
         "--steps", "3",
         "--agents", *AGENTS,
+        "--train",
         "--timesteps", "256",
         "--config", str(config),
         "--lambdas", "0,1",
@@ -75,6 +76,7 @@ def tiny_config(out: Path, config: Path) -> CompareConfig:
         seeds=(0, 1),
         steps=3,
         agents=AGENTS,
+        train=True,
         timesteps=256,
         train_config=str(config),
         lambdas=(0.0, 1.0),
@@ -136,7 +138,8 @@ def test_existing_run_and_console_script(tmp_path: Path, ppo_config: Path) -> No
     (run,) = first.rl_runs.values()
     script = Path(sys.executable).with_name("noma-split")
     out = tmp_path / "again"
-    argv = [str(script), *tiny_argv(out, ppo_config), "--run", str(run), "--run", str(run)]
+    no_training = [a for a in tiny_argv(out, ppo_config) if a != "--train"]
+    argv = [str(script), *no_training, "--run", str(run), "--run", str(run)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "training" not in done.stdout and not (out / "runs").exists()
@@ -282,7 +285,7 @@ def test_a_failing_comparison_leaves_no_folder(
     assert main(["compare", "--scenario", "tiny", "--run", str(tmp_path / "nope")]) == 2
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"hyperparams": {"n_steps": -5}}))
-    assert main(["compare", "--scenario", "tiny", "--config", str(bad)]) == 2
+    assert main(["compare", "--scenario", "tiny", "--train", "--config", str(bad)]) == 2
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 2 and "n_steps" in errors[1], errors
     import train.compare as module

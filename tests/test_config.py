@@ -250,3 +250,36 @@ def test_a_missing_rl_extra_is_one_line(monkeypatch) -> None:
         message = str(error.value)
         assert "\n" not in message and 'pip install "noma-split[rl]"' in message
         assert "stable-baselines3" in message
+
+
+# --------------------------------------------------------------------------- tuned per env id
+def test_tuned_sections_name_registered_ids_and_pass_every_rule() -> None:
+    from noma_split_env import ENV_IDS
+
+    for algo in ALGORITHMS:
+        path = config_module.HYPERPARAMS_DIR / f"{algo}.yml"
+        sections = config_module.read_yaml(path) if path.is_file() else {}
+        assert set(sections) <= set(ENV_IDS), (algo, sorted(sections))
+        for env_id, preset in ENV_IDS.items():
+            config = load_config(algo, overrides={"scenario": preset})
+            for key, value in sections.get(env_id, {}).items():
+                if key in ("hyperparams", "bc"):
+                    assert value.items() <= getattr(config, key).items(), (algo, env_id, key)
+                else:
+                    assert getattr(config, key) == value, (algo, env_id, key)
+
+
+def test_tuned_settings_come_between_the_default_file_and_the_user(tmp_path) -> None:
+    import yaml
+
+    tuned = config_module.tuned_settings("ppo", "default")
+    assert tuned, "ppo has tuned settings for NomaSplit-v0"
+    assert config_module.tuned_settings("ppo", "no-such-preset") == {}
+    key, value = next((k, v) for k, v in tuned.items() if k not in ("hyperparams", "bc"))
+    assert getattr(load_config("ppo"), key) == value  # the default scenario is tuned
+    mine = tmp_path / "mine.yaml"
+    changed = {"power_levels": 5, "init": "none", "policy": "MlpPolicy", "policy_kwargs": {}}
+    mine.write_text(yaml.safe_dump(changed))
+    config = load_config("ppo", path=mine)
+    assert {k: getattr(config, k) for k in changed} == changed  # the user's file wins
+    assert load_config("ppo", path=mine, overrides={"power_levels": 9}).power_levels == 9

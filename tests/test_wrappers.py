@@ -313,14 +313,19 @@ def test_md_round_trips_both_ways(env_id, overrides, data):
     assert_native_equal(view.action(view.encode(native)), native)
 
 
-def test_md_encode_rejects_off_grid_fractions_unless_nearest():
+def test_md_encode_rejects_off_grid_fractions_unless_rounding():
     view = md_view("NomaSplit-v0", (), 5)  # levels 0, .25, .5, .75, 1
     native = view.action(np.zeros(20, dtype=np.int64))
     native["dl_power"] = np.float32([0.0, 0.3, 0.5, 0.9])
     with pytest.raises(ValueError, match=r"action\['dl_power'\]\[1\]: got 0.3"):
         view.encode(native)
-    md = view.encode(native, nearest=True)
+    md = view.encode(native, rounding="nearest")
     np.testing.assert_array_equal(md[view.slices["dl_power"]], [0, 1, 2, 4])
+    native["dl_power"] = np.float32([0.0, 0.01, 0.5, 0.76])
+    md = view.encode(native, rounding="up")  # a power that is on stays on
+    np.testing.assert_array_equal(md[view.slices["dl_power"]], [0, 1, 2, 4])
+    with pytest.raises(ValueError, match=r"rounding: got 'down', allowed: one of exact"):
+        view.encode(native, rounding="down")
     # float64 inputs are compared after rounding to float32, the native dtype
     native["dl_power"] = np.array([0.0, 1 / 4, 1 / 2, 1.0])
     np.testing.assert_array_equal(view.encode(native)[view.slices["dl_power"]], [0, 1, 2, 4])

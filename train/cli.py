@@ -78,7 +78,9 @@ def _train(args: argparse.Namespace) -> int:
     from train.training import resume, train
 
     if args.resume:
-        given = [f for f in ("algo", "scenario", "seed", "config", "n_envs") if getattr(args, f)]
+        given = [
+            f for f in ("algo", "scenario", "seed", "config", "n_envs", "init") if getattr(args, f)
+        ]
         if given:
             flags = ", ".join("--" + f.replace("_", "-") for f in given)
             raise ValueError(
@@ -96,11 +98,13 @@ def _train(args: argparse.Namespace) -> int:
                 "timesteps": args.timesteps,
                 "seed": args.seed,
                 "n_envs": args.n_envs,
+                "init": args.init,
             },
         )
         print(
             f"NomaSplit train: algo={config.algo} scenario={config.scenario} "
             f"timesteps={config.timesteps} seed={config.seed} view={config.action_view}"
+            + (f" init={config.init}" if config.init != "none" else "")
         )
         result = train(config, args.runs_dir, progress_bar=args.progress_bar)
     if result.interrupted:
@@ -134,7 +138,8 @@ def _compare(args: argparse.Namespace) -> int:
         agents=tuple(args.agents) if args.agents is not None else DEFAULT_AGENTS,
         runs=tuple(args.run or ()),
         algo=args.algo,
-        timesteps=args.timesteps if args.timesteps is not None else CompareConfig.timesteps,
+        train=args.train,
+        timesteps=args.timesteps,
         train_seed=args.train_seed,
         train_config=args.config,
         lambdas=tuple(args.lambdas),
@@ -261,8 +266,9 @@ def _lambdas(value: str) -> list[float]:
 
 def _agents() -> list[str]:
     import agents
+    from train.compare import LEARNED
 
-    return [a for a in agents.available() if a != "sb3"]
+    return [a for a in agents.available() if a not in LEARNED]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -271,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="noma-split", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     scenario = _choice("scenario", list(PRESETS))
-    from train.compare import DEFAULT_AGENTS, DEFAULT_TIMESTEPS
+    from train.compare import DEFAULT_AGENTS
 
     scenarios = f"one of {', '.join(PRESETS)}"
     agent_names = f"from {', '.join(_agents())}"
@@ -299,7 +305,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument("--algo", type=_choice("algorithm", ALGOS), help=f"{algos} (default: ppo)")
     tr.add_argument("--scenario", type=scenario, help=f"{scenarios} (default: the config's)")
-    tr.add_argument("--timesteps", type=_positive_int, help="training steps (slots) in total")
+    tr.add_argument(
+        "--timesteps",
+        type=_int_at_least(0),
+        help="training steps (slots) in total (0 with --init bc: the clone alone)",
+    )
+    tr.add_argument(
+        "--init",
+        type=_choice("init", ("none", "bc")),
+        help="bc: behaviour-clone Li-GD first, then RL from there (default: the config's)",
+    )
     tr.add_argument("--seed", type=_int_at_least(0), help="seed of everything (default 0)")
     tr.add_argument("--n-envs", type=_positive_int, help="parallel envs (default: the config's)")
     tr.add_argument("--config", help="YAML config (a copy of train/configs/<algo>.yaml)")
@@ -313,7 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_ = sub.add_parser(
         "compare",
         help="compare Li-GD, GD, the heuristics and RL on the same seeds; write results/",
-        description="Compare agents on the same slots; trains a PPO first unless --run is given.",
+        description="Compare agents on the same slots, with the shipped pretrained policy "
+        "(or --run RUN_DIR, or --train).",
         formatter_class=_Help,
     )
     cmp_.add_argument("--scenario", type=scenario, default="default", help=scenarios)
@@ -329,18 +345,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--run", action="append", metavar="RUN_DIR", help="trained RL run (repeatable)"
     )
     cmp_.add_argument(
+        "--train",
+        action="store_true",
+        help="train --algo on the spot and include it (default: the shipped pretrained policy)",
+    )
+    cmp_.add_argument(
         "--algo",
         type=_choice("algorithm", ALGOS),
         default="ppo",
-        help=f"{algos}, trained when no --run is given",
+        help=f"{algos}, trained with --train",
     )
     cmp_.add_argument(
         "--timesteps",
         type=_positive_int,
-        help=f"training budget without --run (default: {DEFAULT_TIMESTEPS})",
+        help="training budget with --train (default: the config's)",
     )
     cmp_.add_argument("--train-seed", type=_int_at_least(0), default=0, help="training seed")
-    cmp_.add_argument("--config", help="YAML config of the training without --run")
+    cmp_.add_argument("--config", help="YAML config of the training with --train")
     cmp_.add_argument(
         "--lambdas", type=_lambdas, default=[0.0, 0.25, 0.5, 0.75, 1.0], help="e.g. 0,0.5,1"
     )

@@ -2,8 +2,9 @@
 
 :func:`compare` runs, on the same seeds (so on the very same slots):
 
-1. **the main table**: Li-GD, GD, the heuristics and trained RL policies (the runs
-   given, or a PPO trained on the spot with :data:`DEFAULT_TIMESTEPS` steps), with
+1. **the main table**: Li-GD, GD, the heuristics and RL policies (by default the
+   policy shipped for the scenario, :mod:`train.pretrained`; with ``runs`` the runs
+   given, with ``train`` one trained on the spot as well), with
    :func:`agents.runner.run`; per agent the mean slot cost with its 95% confidence
    interval over episodes, latency, device and edge energy, deadline-miss rate and
    decision time;
@@ -25,7 +26,8 @@ and writes the results folder (``results/<scenario>__<time>/`` or ``out``):
 ``tradeoff.png``         latency against energy along the lambda sweep
 ``noma_vs_oma.png``      cost and latency under NOMA and OMA
 ``learning_curve.png``   evaluation cost of the RL runs against training steps
-``runs/``                the PPO trained on the spot (reuse it with ``--run``)
+``runs/``                the policy trained on the spot (``--train``; reuse it with
+                         ``--run``)
 =======================  =============================================================
 
 Everything but the decision times is reproducible: same arguments, same numbers
@@ -58,7 +60,6 @@ from noma_split_env.files import (
 
 __all__ = [
     "DEFAULT_AGENTS",
-    "DEFAULT_TIMESTEPS",
     "CompareConfig",
     "CompareResult",
     "compare",
@@ -68,8 +69,9 @@ __all__ = [
 
 DEFAULT_AGENTS = ("li-gd", "gd", "greedy", "all-edge", "all-local", "random")
 """Model-based agents of the main table."""
-DEFAULT_TIMESTEPS = 500_000
-"""Training budget of the PPO trained on the spot (about 6 to 8 minutes on 2 cores)."""
+LEARNED = ("sb3", "pretrained")
+"""Agents that are learned policies: the main table gets them from the shipped
+policy, ``runs`` and ``train``, never from ``agents``."""
 SWEEP_AGENTS = ("li-gd", "greedy", "all-edge", "all-local")
 """Agents of the lambda sweep and of NOMA vs OMA."""
 
@@ -87,11 +89,13 @@ class CompareConfig:
     agents: tuple[str, ...] = DEFAULT_AGENTS
     """Registered model-based agents of the main table."""
     runs: tuple[str, ...] = ()
-    """RL run folders (or model files) to include; none = train ``algo`` on the spot."""
+    """RL run folders (or model files) to include."""
+    train: bool = False
+    """Train ``algo`` on the spot (``--train``) and include it."""
     algo: str = "ppo"
-    """Algorithm trained on the spot when ``runs`` is empty."""
-    timesteps: int = DEFAULT_TIMESTEPS
-    """Training budget on the spot [steps]."""
+    """Algorithm trained on the spot with ``train``."""
+    timesteps: int | None = None
+    """Training budget on the spot [steps]; None = the training config's."""
     train_seed: int = 0
     """Seed of the training on the spot."""
     train_config: str | None = None
@@ -121,10 +125,11 @@ class CompareConfig:
             )
         names = agents.available()
         for name in (*self.agents, *self.sweep_agents):
-            if name not in names or name == "sb3":
-                valid = ", ".join(n for n in names if n != "sb3")
+            if name not in names or name in LEARNED:
+                valid = ", ".join(n for n in names if n not in LEARNED)
                 raise ValueError(
-                    f"unknown agent {name!r}; choose from {valid} (trained policies: --run)"
+                    f"unknown agent {name!r}; choose from {valid} (learned policies: the "
+                    "shipped one by default, --run, --train)"
                 )
         from train.config import ALGORITHMS
 
@@ -134,6 +139,8 @@ class CompareConfig:
             )
         for name in ("steps", "timesteps", "sweep_steps"):
             value = getattr(self, name)
+            if name == "timesteps" and value is None:
+                continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"compare.{name}: got {value!r}, allowed: an integer >= 1")
         if not self.seeds or any(not isinstance(s, int) or s < 0 for s in self.seeds):
@@ -289,6 +296,30 @@ def _load_runs(
     return built, run_dirs, curves
 
 
+def _shipped_policy(
+    scenario: str, log: Callable[[str], None]
+) -> tuple[dict[str, Any], dict[str, Path], dict[str, list[dict[str, float]]]]:
+    """The policy shipped for ``scenario`` (:mod:`train.pretrained`), labelled
+    ``pretrained``; none, with a note, if the package has none for it."""
+    from train.pretrained import PretrainedAgent, shipped
+    from train.training import read_curve
+
+    if scenario not in shipped():
+        log(
+            f"no pretrained policy is shipped for {scenario} (only for "
+            f"{', '.join(shipped()) or 'none'}): the table has no RL policy; add one with "
+            "--train or --run RUN_DIR"
+        )
+        return {}, {}, {}
+    agent = PretrainedAgent(scenario)
+    log(f"RL policy: the pretrained {agent.algo} shipped for {scenario} (train one with --train)")
+    return (
+        {"pretrained": agent},
+        {"pretrained": agent.run_dir},
+        {"pretrained": read_curve(agent.run_dir)},
+    )
+
+
 def _make_out_dir(config: CompareConfig) -> tuple[Path, bool]:
     """The results folder, taken now for this comparison alone: ``(path, created)``.
 
@@ -379,8 +410,10 @@ def compare(
     start = time.perf_counter()
     # everything is checked before anything is created: a failing command leaves nothing
     _check_out(config)
-    training = None if config.runs else _training_config(config)
+    training = _training_config(config) if config.train else None
     rl, run_dirs, curves = _load_runs(config.runs, config.agents, config.scenario)
+    if not config.runs and not config.train:
+        rl, run_dirs, curves = _shipped_policy(config.scenario, log)
     # undo on failure: the folder made here, and the parents made for it
     target = Path(config.out) if config.out else default_out_dir(config.scenario)
     made = missing_root(target)
@@ -420,7 +453,8 @@ def _run_stages(
     tick = time.perf_counter()
     if training is not None:
         path = _train_on_the_spot(training, out_dir, progress_bar, log)
-        rl, run_dirs, curves = _load_runs([path], config.agents, config.scenario)
+        trained = _load_runs([path], [*config.agents, *rl], config.scenario)
+        rl, run_dirs, curves = rl | trained[0], run_dirs | trained[1], curves | trained[2]
     timings["train"] = time.perf_counter() - tick
 
     tick = time.perf_counter()

@@ -5,7 +5,9 @@ setting with a comment; copy it, edit it and pass it with ``--config my.yaml``. 
 user file is merged over the algorithm's default file, so it may hold only the
 settings that change: its settings replace the default's one by one,
 ``hyperparams`` and ``scenario_overrides`` entry by entry, ``policy_kwargs`` as a
-whole (its entries depend on the policy). The resolved configuration is written to
+whole (its entries depend on the policy). Between the two come the settings tuned
+per env id, ``train/hyperparams/<algo>.yml`` (one section per id, as RL Baselines3
+Zoo keeps them; :func:`tuned_settings`). The resolved configuration is written to
 each run folder as ``config.yaml``, which is itself a valid ``--config`` file.
 
 Every value is checked here, before anything is built: each keyword of
@@ -57,6 +59,8 @@ __all__ = [
     "ACTIVATIONS",
     "ALGORITHMS",
     "CONFIG_DIR",
+    "HYPERPARAMS_DIR",
+    "INITS",
     "ON_POLICY",
     "POLICIES",
     "REWARDS",
@@ -66,10 +70,14 @@ __all__ = [
     "default_config_path",
     "load_config",
     "read_yaml",
+    "tuned_settings",
 ]
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 """Folder of the default ``<algo>.yaml`` files."""
+
+HYPERPARAMS_DIR = Path(__file__).resolve().parent / "hyperparams"
+"""Folder of the tuned settings per env id, ``<algo>.yml`` (:func:`tuned_settings`)."""
 
 ALGORITHMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "a2c": ("A2C", ("multidiscrete", "box")),
@@ -89,6 +97,9 @@ ACTION_VIEWS = ("multidiscrete", "box")
 
 REWARDS = ("cost", "log-cost")
 """Training reward: ``cost`` = the env's reward ``-C``; ``log-cost`` = ``-ln C``."""
+
+INITS = ("none", "bc")
+"""Policy starts: random weights, or behaviour cloning of an expert (:mod:`train.imitation`)."""
 
 POLICIES = ("MlpPolicy", "PerUserPolicy")
 """``MlpPolicy`` (SB3) or :class:`train.policies.PerUserPolicy` (PPO, A2C)."""
@@ -320,6 +331,8 @@ _POLICY_KWARGS: dict[str, _Rule] = {
     "n_critics": _integer(1, 64),
     "hidden": _WIDTH,  # PerUserPolicy
     "rounds": _integer(0, 16),  # PerUserPolicy
+    "mixer": _Rule(lambda v: v in ("mean", "attention"), "mean or attention"),  # PerUserPolicy
+    "heads": _integer(1, 64),  # PerUserPolicy (attention; a divisor of hidden)
 }
 """Policy keyword -> its rule (``net_arch``: :data:`_NET_ARCH`); keywords not listed
 (``optimizer_class``, ``features_extractor_class`` and their ``*_kwargs``,
@@ -387,6 +400,16 @@ class TrainConfig:
     hyperparams: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of the SB3 algorithm (``learning_rate``, ``n_steps``, ...);
     ``learning_rate`` and ``clip_range`` take ``linear:<x>``, a linear decay from x to 0."""
+    init: str = "none"
+    """How the policy starts: ``none`` (random weights) or ``bc``, behaviour cloning of
+    an expert solver before RL (PPO and A2C; :mod:`train.imitation`). With ``bc``,
+    ``timesteps`` may be 0: the clone is the model."""
+    bc: dict[str, Any] = field(default_factory=dict)
+    """Behaviour-cloning settings (``init: bc``) over
+    :data:`train.imitation.BC_DEFAULTS`: ``expert`` (an agent name), ``episodes`` and
+    ``steps`` of expert data, ``holdout`` (share of episodes that scores the clone),
+    ``epochs``, ``batch_size``, ``learning_rate``, ``vf_coef``, ``workers`` (expert
+    processes, 0 = every core)."""
 
     def __post_init__(self) -> None:
         self._validate()
@@ -408,7 +431,8 @@ class TrainConfig:
 
     def _validate_fields(self) -> None:
         owner = "config"
-        _check_integer(owner, "timesteps", self.timesteps, 1, MAX_STEPS)
+        least = 0 if self.init == "bc" else 1  # bc alone: the clone is the model
+        _check_integer(owner, "timesteps", self.timesteps, least, MAX_STEPS)
         _check_integer(owner, "n_envs", self.n_envs, 1, 256)
         _check_integer(owner, "eval_episodes", self.eval_episodes, 1, 10**4)
         # a fixed range, not this machine's CPU count: a saved run loads anywhere
@@ -437,6 +461,44 @@ class TrainConfig:
         ok = not self.action_noise_sigma or algo not in ON_POLICY
         allowed = f"0 for {algo} (off-policy algorithms only)"
         check(owner, "action_noise_sigma", self.action_noise_sigma, ok, allowed)
+        check(owner, "init", self.init, self.init in INITS, " or ".join(INITS))
+        ok = self.init == "none" or algo in ON_POLICY
+        check(owner, "init", self.init, ok, f"none for {algo} (bc: ppo and a2c)")
+        self._validate_bc()
+
+    def _validate_bc(self) -> None:
+        from train.imitation import BC_DEFAULTS
+
+        owner, bc = "config.bc", self.bc
+        check("config", "bc", bc, isinstance(bc, Mapping), "a mapping of bc settings")
+        unknown = _sorted(set(bc) - set(BC_DEFAULTS))
+        if unknown:
+            raise ValueError(
+                f"config.bc: unknown setting(s) {', '.join(unknown)}; allowed: "
+                f"{', '.join(BC_DEFAULTS)}"
+            )
+        settings = {**BC_DEFAULTS, **bc}
+        expert = settings["expert"]
+        experts = _agent_names()
+        check(owner, "expert", expert, expert in experts, "one of " + ", ".join(experts))
+        for name, low, high in (
+            ("episodes", 1, 10**6),
+            ("steps", 1, 10**5),
+            ("epochs", 1, 10**5),
+            ("batch_size", 1, 10**6),
+            ("workers", 0, 1024),
+        ):
+            _check_integer(owner, name, settings[name], low, high)
+        check_number(owner, "holdout", settings["holdout"], 0, 1, hi_open=True)
+        check_number(owner, "learning_rate", settings["learning_rate"], 0, lo_open=True)
+        check_number(owner, "vf_coef", settings["vf_coef"], 0)
+
+    def bc_settings(self) -> dict[str, Any]:
+        """The behaviour-cloning settings: :data:`train.imitation.BC_DEFAULTS` updated
+        by ``bc``."""
+        from train.imitation import BC_DEFAULTS
+
+        return {**BC_DEFAULTS, **self.bc}
 
     def _validate_scenario_overrides(self) -> None:
         overrides = self.scenario_overrides
@@ -652,6 +714,13 @@ def _buffer_sizes(config: TrainConfig) -> tuple[int, int]:
     return scenario.num_users * num_features(scenario), int(np.prod(view.action_space.shape))
 
 
+def _agent_names() -> tuple[str, ...]:
+    """Agents that can label expert data: the registered ones but learned policies."""
+    import agents
+
+    return tuple(name for name in agents.available() if name not in ("sb3", "pretrained"))
+
+
 def _sorted(keys: set[Any]) -> list[str]:
     return sorted(map(str, keys))
 
@@ -735,12 +804,31 @@ def read_yaml(path: str | PathLike[str]) -> dict[str, Any]:
     return data
 
 
+def tuned_settings(algo: str, scenario: Any) -> dict[str, Any]:
+    """The settings tuned for ``algo`` on the env id of preset ``scenario``:
+    ``train/hyperparams/<algo>.yml`` holds one section per env id (``NomaSplit-v0``,
+    ``NomaSplit-dense-v0``, ...), as RL Baselines3 Zoo keeps them; empty for an id
+    without a section."""
+    from noma_split_env import ENV_IDS
+
+    path = HYPERPARAMS_DIR / f"{algo}.yml"
+    if not path.is_file():
+        return {}
+    sections = read_yaml(path)
+    env_id = next((i for i, name in ENV_IDS.items() if name == scenario), None)
+    section = sections.get(env_id) or {}
+    if not isinstance(section, dict):
+        raise ValueError(f"{path}: section {env_id!r} is not a mapping of settings")
+    return section
+
+
 def load_config(
     algo: str | None = None,
     path: str | PathLike[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> TrainConfig:
-    """The resolved config: the algorithm's default file, then ``path``, then ``overrides``.
+    """The resolved config: the algorithm's default file, then its tuned settings for
+    the scenario's env id (:func:`tuned_settings`), then ``path``, then ``overrides``.
 
     Args:
         algo: Algorithm name; None = the ``algo`` of the file at ``path``.
@@ -766,8 +854,11 @@ def load_config(
         )
     if algo not in ALGORITHMS:
         raise ValueError(_ALGO_ERROR.format(algo))
-    merged = _merge(read_yaml(default_config_path(algo)), user)
-    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    base = read_yaml(default_config_path(algo))
+    scenario = given.get("scenario", user.get("scenario", base.get("scenario")))
+    merged = _merge(_merge(base, tuned_settings(algo, scenario)), user)
+    merged.update(given)
     merged["algo"] = algo
     names = [f.name for f in dataclasses.fields(TrainConfig)]
     unknown = _sorted(set(merged) - set(names))
@@ -778,7 +869,7 @@ def load_config(
     return TrainConfig(**merged)
 
 
-_MERGED = frozenset({"hyperparams", "scenario_overrides"})
+_MERGED = frozenset({"hyperparams", "scenario_overrides", "bc"})
 
 
 def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:

@@ -38,27 +38,67 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from torch import nn
 from torch.distributions import Categorical
 
-__all__ = ["PerUserPolicy"]
+__all__ = ["MIXERS", "PerUserPolicy"]
+
+MIXERS = ("mean", "attention")
+"""How users see each other in the actor: mean-pooled context or self-attention."""
+
+
+class _AttentionRound(nn.Module):
+    """One pre-norm transformer block over the users (no positional encoding, so it
+    stays permutation-equivariant): ``h <- h + MHA(LN h)``, ``h <- h + FFN(LN h)``."""
+
+    def __init__(self, hidden: int, heads: int, act: type[nn.Module]) -> None:
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(hidden), nn.LayerNorm(hidden)
+        self.attention = nn.MultiheadAttention(hidden, heads, batch_first=True)
+        self.ffn = nn.Sequential(
+            nn.Linear(hidden, 2 * hidden), act(), nn.Linear(2 * hidden, hidden)
+        )
+
+    def forward(self, h: th.Tensor) -> th.Tensor:
+        z = self.norm1(h)
+        h = h + self.attention(z, z, z, need_weights=False)[0]
+        return h + self.ffn(self.norm2(h))
+
+
+class _MeanRound(nn.Module):
+    """``h_k <- act(U [h_k, mean_j h_j])``."""
+
+    def __init__(self, hidden: int, act: type[nn.Module]) -> None:
+        super().__init__()
+        self.layer = nn.Sequential(nn.Linear(2 * hidden, hidden), act())
+
+    def forward(self, h: th.Tensor) -> th.Tensor:
+        context = h.mean(dim=1, keepdim=True).expand_as(h)
+        return self.layer(th.cat((h, context), dim=-1))
 
 
 class _UserEncoder(nn.Module):
-    """``[B, K F] -> [B, K, H]``: shared embedding, then ``rounds`` of mean-pool mixing."""
+    """``[B, K F] -> [B, K, H]``: shared embedding, then ``rounds`` of mixing."""
 
     def __init__(
-        self, num_users: int, features: int, hidden: int, rounds: int, act: type[nn.Module]
+        self,
+        num_users: int,
+        features: int,
+        hidden: int,
+        rounds: int,
+        act: type[nn.Module],
+        mixer: str = "mean",
+        heads: int = 4,
     ) -> None:
         super().__init__()
         self.num_users, self.features = num_users, features
         self.embed = nn.Sequential(nn.Linear(features, hidden), act())
         self.mix = nn.ModuleList(
-            nn.Sequential(nn.Linear(2 * hidden, hidden), act()) for _ in range(rounds)
+            _AttentionRound(hidden, heads, act) if mixer == "attention" else _MeanRound(hidden, act)
+            for _ in range(rounds)
         )
 
     def forward(self, x: th.Tensor) -> th.Tensor:
         h = self.embed(x.view(x.shape[0], self.num_users, self.features))
         for layer in self.mix:
-            context = h.mean(dim=1, keepdim=True).expand_as(h)
-            h = layer(th.cat((h, context), dim=-1))
+            h = layer(h)
         return h
 
 
@@ -66,10 +106,17 @@ class _Extractor(nn.Module):
     """SB3's ``mlp_extractor``: actor latent ``[B, K H]``, critic latent ``[B, H]``."""
 
     def __init__(
-        self, num_users: int, features: int, hidden: int, rounds: int, act: type[nn.Module]
+        self,
+        num_users: int,
+        features: int,
+        hidden: int,
+        rounds: int,
+        act: type[nn.Module],
+        mixer: str,
+        heads: int,
     ) -> None:
         super().__init__()
-        self.actor = _UserEncoder(num_users, features, hidden, rounds, act)
+        self.actor = _UserEncoder(num_users, features, hidden, rounds, act, mixer, heads)
         self.critic = _UserEncoder(num_users, features, hidden, 1, act)
         self.latent_dim_pi = num_users * hidden
         self.latent_dim_vf = hidden
@@ -124,6 +171,11 @@ class _BlockCategorical(MultiCategoricalDistribution):
         per_block = actions.view(actions.shape[0], len(self.blocks), self.num_users)
         return sum(d.log_prob(per_block[:, b]).sum(dim=1) for b, d in enumerate(self.parts))  # type: ignore[return-value]
 
+    def entry_log_prob(self, actions: th.Tensor) -> th.Tensor:
+        """``[B, D]`` log-probability of every entry of ``actions`` (block-major)."""
+        per_block = actions.view(actions.shape[0], len(self.blocks), self.num_users)
+        return th.cat([d.log_prob(per_block[:, b]) for b, d in enumerate(self.parts)], dim=1)
+
     def entropy(self) -> th.Tensor:
         return sum(d.entropy().sum(dim=1) for d in self.parts)  # type: ignore[return-value]
 
@@ -157,8 +209,16 @@ class PerUserPolicy(ActorCriticPolicy):
         num_users: int = 1,
         hidden: int = 128,
         rounds: int = 2,
+        mixer: str = "mean",
+        heads: int = 4,
         **kwargs: Any,
     ) -> None:
+        if mixer not in MIXERS:
+            raise ValueError(f"PerUserPolicy.mixer: got {mixer!r}, allowed: {' or '.join(MIXERS)}")
+        if mixer == "attention" and (heads < 1 or hidden % heads):
+            raise ValueError(
+                f"PerUserPolicy.heads: got {heads!r}, allowed: a divisor of hidden ({hidden})"
+            )
         features = int(np.prod(observation_space.shape))
         size = int(np.prod(action_space.shape))
         if num_users < 1 or features % num_users or size % num_users:
@@ -169,13 +229,20 @@ class PerUserPolicy(ActorCriticPolicy):
         if kwargs.get("net_arch") is not None:
             raise ValueError("PerUserPolicy: net_arch is not used; set hidden and rounds")
         self.num_users, self.hidden, self.rounds = num_users, hidden, rounds
+        self.mixer, self.heads = mixer, heads
         kwargs.setdefault("activation_fn", nn.Tanh)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
     def _build_mlp_extractor(self) -> None:
         features = int(np.prod(self.observation_space.shape)) // self.num_users
         self.mlp_extractor = _Extractor(
-            self.num_users, features, self.hidden, self.rounds, self.activation_fn
+            self.num_users,
+            features,
+            self.hidden,
+            self.rounds,
+            self.activation_fn,
+            self.mixer,
+            self.heads,
         )
 
     def _build(self, lr_schedule: Any) -> None:
@@ -202,5 +269,11 @@ class PerUserPolicy(ActorCriticPolicy):
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
-        data.update(num_users=self.num_users, hidden=self.hidden, rounds=self.rounds)
+        data.update(
+            num_users=self.num_users,
+            hidden=self.hidden,
+            rounds=self.rounds,
+            mixer=self.mixer,
+            heads=self.heads,
+        )
         return data

@@ -10,6 +10,9 @@ in the same second get ``...`` and ``...-2``), learns, and writes:
 ``model.zip``                     the final model (``agents.make("sb3", path=run)``)
 ``vecnormalize.pkl``              observation normalization statistics
 ``learning_curve.csv`` / ``.png`` evaluation cost per slot against training steps
+``bc.json``                       ``init: bc``: the expert data and the clone's scores
+                                  (:mod:`train.imitation`)
+``train_time.json``               wall time of the whole run and of its RL part [s]
 ``checkpoints/``                  ``model_<steps>_steps.zip`` + normalization + replay
                                   buffer (names: :func:`checkpoint_files`)
 ``eval/evaluations.npz``          every evaluation's episode returns and lengths
@@ -760,7 +763,16 @@ def train(
     try:
         model.tensorboard_log = str(path / "tb")
         config.to_yaml(path / "config.yaml")
-        return _learn(model, config, path, eval_seed, progress_bar, [], resumed=False)
+        start = time.perf_counter()
+        if config.init == "bc":
+            _clone(model, config, path, progress_bar, log)
+        result = _learn(model, config, path, eval_seed, progress_bar, [], resumed=False)
+        with atomic_write(path / "train_time.json") as f:
+            total = time.perf_counter() - start
+            json.dump(
+                {"train_seconds": round(total, 1), "rl_seconds": round(result.wall_time_s, 1)}, f
+            )
+        return result
     except Exception:
         if not _holds_a_model(path):
             _discard(path, before)
@@ -821,6 +833,37 @@ def resume(
     return _learn(model, config, path, eval_seed, progress_bar, previous, resumed=True)
 
 
+def _clone(model: Any, config: TrainConfig, run_dir: Path, progress: bool, log: Log) -> None:
+    """``init: bc``: behaviour-clone the expert into ``model`` and write ``bc.json``."""
+    from train.imitation import behaviour_clone, expert_data
+
+    bc = config.bc_settings()
+    data = expert_data(
+        config.make_scenario(),
+        expert=bc["expert"],
+        episodes=bc["episodes"],
+        steps=bc["steps"],
+        seed=config.seed,
+        workers=bc["workers"],
+        progress=progress,
+        log=log,
+    )
+    result = behaviour_clone(
+        model,
+        data,
+        reward=config.reward,
+        epochs=bc["epochs"],
+        batch_size=bc["batch_size"],
+        learning_rate=bc["learning_rate"],
+        vf_coef=0.0 if config.normalize_reward else bc["vf_coef"],
+        holdout=bc["holdout"],
+        seed=config.seed,
+        log=log,
+    )
+    with atomic_write(run_dir / "bc.json") as f:
+        json.dump({"data": data.meta, "result": result.to_dict()}, f, indent=2)
+
+
 def _learn(
     model: Any,
     config: TrainConfig,
@@ -836,10 +879,14 @@ def _learn(
     callbacks, evaluation = _callbacks(config, run_dir, eval_seed, previous)
     start = time.perf_counter()
     interrupted = False
+    budget = config.timesteps - model.num_timesteps if resumed else config.timesteps
+    venv = model.get_env()
+    if budget == 0 and hasattr(venv, "obs_rms"):  # the clone alone: keep its statistics
+        venv.training = False  # (SB3's reset before the first rollout would update them)
     try:
         try:
             model.learn(
-                config.timesteps - model.num_timesteps if resumed else config.timesteps,
+                budget,
                 callback=callbacks,
                 progress_bar=progress_bar,
                 tb_log_name=config.algo,

@@ -1,0 +1,559 @@
+"""Imitation of a solver: expert datasets and behaviour cloning into an SB3 policy.
+
+Li-GD decides a ``default`` slot in about 10 ms and a ``dense`` one in about 150 ms; a
+policy network decides in well under a millisecond. Slots do not depend on the
+decisions (docs/model.md section 9.9), so Li-GD's allocation of a slot is a label
+for that slot's observation, and a policy can learn it by supervised learning before
+any reinforcement learning:
+
+1. :func:`expert_data` runs the expert (``li-gd`` by default) on ``episodes`` episodes
+   of ``steps`` slots and keeps every slot's observation (:func:`noma_split_env.observe`),
+   the expert's allocation as a native action
+   (:meth:`~noma_split_env.actions.ActionDecoder.encode`, its exact inverse) and the
+   expert's cost. Episodes run in parallel (:func:`agents.parallel.run_tasks`); their
+   seeds come from ``SeedSequence([seed, EXPERT_STREAM])``, so they never meet the
+   small seeds of comparisons (0, 1, 2, ...) or the evaluation seeds of training. The
+   result is cached (:func:`cache_path`): the key holds the scenario, the expert, the
+   sizes, the seed and a hash of the source of :mod:`noma_split_env` and
+   :mod:`agents`, so a change of the physics or of a solver makes a new dataset.
+2. :func:`behaviour_clone` fits an SB3 actor-critic (PPO or A2C; the per-user policy
+   of :mod:`train.policies` or an MLP) to it in either action view: it maximizes the
+   log-likelihood of the expert's action (``policy.evaluate_actions``) and fits the
+   value head to the reward of the expert's action, which is what a policy close to
+   the expert earns (``gamma = 0``), so that PPO fine-tuning starts from a critic
+   that already knows the slots. The observation normalization (``VecNormalize``) is
+   set to the dataset's statistics first. In the MultiDiscrete view the expert's
+   power fractions are rounded *up* to the next level
+   (``MultiDiscreteAction.encode(rounding="up")``): rounding a small downlink power
+   down to 0 would stall that user's result.
+
+``noma-split train --init bc`` runs both before RL (:mod:`train.training`); the
+``bc`` section of the config holds the sizes (:data:`BC_DEFAULTS`).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.base import make as make_agent
+from agents.parallel import run_tasks
+from noma_split_env import NomaSplitEnv, Scenario, observe
+from noma_split_env.actions import ActionDecoder
+from noma_split_env.files import atomic_path
+
+__all__ = [
+    "BC_DEFAULTS",
+    "EXPERT_STREAM",
+    "BCResult",
+    "ExpertData",
+    "behaviour_clone",
+    "cache_dir",
+    "cache_path",
+    "code_fingerprint",
+    "entry_weights",
+    "expert_data",
+    "expert_seeds",
+    "view_targets",
+]
+
+EXPERT_STREAM = 0xBC
+"""Second entry of the ``SeedSequence`` that draws the expert episodes' seeds."""
+
+BC_DEFAULTS: dict[str, Any] = {
+    "expert": "li-gd",  # a registered agent name
+    "episodes": 200,  # expert episodes ...
+    "steps": 50,  # ... of this many slots each
+    "holdout": 0.1,  # share of the episodes kept out of training, to score the clone
+    "epochs": 60,
+    "batch_size": 256,
+    "learning_rate": 1.0e-3,
+    "vf_coef": 0.5,
+    "workers": 0,  # expert processes; 0 = every core
+}
+"""The ``bc`` section of a training config, with its defaults."""
+
+_FORMAT = 2
+"""Version of the dataset layout (part of the cache key)."""
+
+_NATIVE_KEYS = ("split", "ul_subchannel", "dl_subchannel", "ul_power", "dl_power", "edge_share")
+
+
+# --------------------------------------------------------------------------- dataset
+@dataclass(frozen=True)
+class ExpertData:
+    """Slots labelled by an expert: row ``i`` is one slot.
+
+    Attributes:
+        observations: ``[M, K F]`` float32, the env's observation of each slot.
+        actions: Native key -> ``[M, K]`` (int64 for ``split`` and the subchannels,
+            float32 fractions for the powers and shares), decoding to the expert's
+            allocation exactly (:meth:`~noma_split_env.actions.ActionDecoder.encode`).
+        offload: ``[M, K]`` bool, the expert offloads the user (``s_k < L_k``); a
+            local user's subchannels, powers and share do not count
+            (:func:`entry_weights`).
+        costs: ``[M]`` the expert's slot cost ``C``.
+        episodes: ``[M]`` index of the episode each slot belongs to.
+        meta: What made it: scenario, expert, sizes, seed, code fingerprint, time.
+    """
+
+    observations: np.ndarray
+    actions: dict[str, np.ndarray]
+    offload: np.ndarray
+    costs: np.ndarray
+    episodes: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.costs.shape[0])
+
+    def subset(self, rows: np.ndarray) -> ExpertData:
+        """The rows ``rows`` (a boolean mask or indices)."""
+        return ExpertData(
+            self.observations[rows],
+            {key: value[rows] for key, value in self.actions.items()},
+            self.offload[rows],
+            self.costs[rows],
+            self.episodes[rows],
+            dict(self.meta),
+        )
+
+    def save(self, path: str | PathLike[str]) -> Path:
+        """Write ``path`` (``.npz``) atomically."""
+        arrays = {f"action_{key}": value for key, value in self.actions.items()}
+        with atomic_path(path) as tmp:
+            with tmp.open("wb") as f:
+                np.savez_compressed(
+                    f,
+                    observations=self.observations,
+                    offload=self.offload,
+                    costs=self.costs,
+                    episodes=self.episodes,
+                    meta=np.array(json.dumps(self.meta, sort_keys=True)),
+                    **arrays,
+                )
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | PathLike[str]) -> ExpertData:
+        """Read a file written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as f:
+            actions = {
+                key[len("action_") :]: f[key] for key in f.files if key.startswith("action_")
+            }
+            meta = json.loads(str(f["meta"]))
+            return cls(f["observations"], actions, f["offload"], f["costs"], f["episodes"], meta)
+
+
+def expert_seeds(seed: int, episodes: int) -> list[int]:
+    """The seeds of the ``episodes`` expert episodes drawn from ``seed``."""
+    state = np.random.SeedSequence([seed, EXPERT_STREAM]).generate_state(episodes, np.uint64)
+    return [int(s) // 2 for s in state]
+
+
+def cache_dir() -> Path:
+    """Where expert datasets are cached: ``$NOMA_SPLIT_CACHE`` if set, else
+    ``$XDG_CACHE_HOME/noma-split/experts`` (``~/.cache/noma-split/experts``)."""
+    root = os.environ.get("NOMA_SPLIT_CACHE")
+    if root:
+        return Path(root)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "noma-split" / "experts"
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A hash of the source of :mod:`noma_split_env` and :mod:`agents` (and the DNN
+    profiles): anything that can change an expert's labels."""
+    import agents
+    import noma_split_env
+
+    digest = hashlib.sha256()
+    for package in (noma_split_env, agents):
+        root = Path(package.__file__).parent
+        for path in sorted(root.rglob("*")):
+            if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _meta(scenario: Scenario, expert: str, episodes: int, steps: int, seed: int) -> dict[str, Any]:
+    return {
+        "scenario": scenario.name,
+        "scenario_hash": hashlib.sha256(repr(scenario).encode()).hexdigest()[:16],
+        "expert": expert,
+        "episodes": episodes,
+        "steps": steps,
+        "seed": seed,
+        "code": code_fingerprint(),
+        "format": _FORMAT,
+    }
+
+
+def cache_path(scenario: Scenario, expert: str, episodes: int, steps: int, seed: int) -> Path:
+    """The cache file of that dataset (:func:`cache_dir`)."""
+    meta = _meta(scenario, expert, episodes, steps, seed)
+    key = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:16]
+    return cache_dir() / f"{scenario.name}-{expert}-{episodes}x{steps}-seed{seed}-{key}.npz"
+
+
+@dataclass(frozen=True)
+class _Episode:
+    """One expert episode, what a worker needs to run it."""
+
+    scenario: Scenario
+    expert: str
+    seed: int
+    steps: int
+
+    def describe(self) -> str:
+        return f"expert {self.expert!r}, episode seed {self.seed}"
+
+
+def _run_episode(
+    task: _Episode,
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    env = NomaSplitEnv(task.scenario)
+    env.reset(seed=task.seed)
+    expert = make_agent(task.expert)
+    expert.reset(task.seed)
+    decoder = ActionDecoder(task.scenario)
+    observations, offload, costs = [], [], []
+    actions: dict[str, list[np.ndarray]] = {}
+    for _ in range(task.steps):
+        slot = env.slot
+        observations.append(observe(slot))
+        allocation = expert.act(slot)
+        offload.append(allocation.split < slot.num_layers)
+        for key, value in decoder.encode(allocation, slot).items():
+            actions.setdefault(key, []).append(value)
+        _, _, _, truncated, info = env.step_allocation(allocation)
+        costs.append(float(info["cost"]))
+        if truncated:
+            env.reset()
+    return (
+        np.stack(observations).astype(np.float32),
+        {key: np.stack(value) for key, value in actions.items()},
+        np.stack(offload),
+        np.asarray(costs),
+    )
+
+
+def expert_data(
+    scenario: Scenario,
+    *,
+    expert: str = "li-gd",
+    episodes: int = 200,
+    steps: int = 50,
+    seed: int = 0,
+    workers: int = 0,
+    cache: bool = True,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> ExpertData:
+    """``episodes`` x ``steps`` slots of ``scenario`` labelled by ``expert``.
+
+    Args:
+        scenario: The scenario (its slots and its action space).
+        expert: A registered agent name (``li-gd``, ``gd``, ``exhaustive``, ...).
+        episodes: Episodes, each reset with its own seed (:func:`expert_seeds`).
+        steps: Slots per episode.
+        seed: Draws the episodes' seeds.
+        workers: Processes; 0 = every core.
+        cache: Read the dataset from :func:`cache_path` if it is there, and write it
+            there after computing it.
+        progress: A progress bar over episodes.
+        log: Receives one line saying where the data came from.
+    """
+    for name, value in (("episodes", episodes), ("steps", steps)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"expert_data.{name}: got {value!r}, allowed: an integer >= 1")
+    path = cache_path(scenario, expert, episodes, steps, seed)
+    if cache and path.is_file():
+        data = ExpertData.load(path)
+        if log:
+            log(f"expert data: {len(data)} slots of {expert} from the cache {path}")
+        return data
+    make_agent(expert)  # an unknown name fails here, not in a worker
+    tasks = [_Episode(scenario, expert, s, steps) for s in expert_seeds(seed, episodes)]
+    start = time.perf_counter()
+    workers = workers or (os.cpu_count() or 1)
+    workers = min(workers, len(tasks))
+    parts = (
+        run_tasks(_run_episode, tasks, workers=workers, progress=progress)
+        if workers > 1
+        else [_run_episode(task) for task in tasks]
+    )
+    data = ExpertData(
+        np.concatenate([p[0] for p in parts]),
+        {key: np.concatenate([p[1][key] for p in parts]) for key in parts[0][1]},
+        np.concatenate([p[2] for p in parts]),
+        np.concatenate([p[3] for p in parts]),
+        np.repeat(np.arange(episodes), steps),
+        _meta(scenario, expert, episodes, steps, seed)
+        | {"seconds": round(time.perf_counter() - start, 1), "workers": workers},
+    )
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data.save(path)
+    if log:
+        where = f", cached in {path}" if cache else ""
+        log(f"expert data: {len(data)} slots of {expert} in {data.meta['seconds']} s{where}")
+    return data
+
+
+# --------------------------------------------------------------------------- cloning
+def view_targets(view: Any, actions: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The expert's native actions ``[M, K]`` per key as ``[M, D]`` actions of ``view``
+    (a :class:`~noma_split_env.wrappers.MultiDiscreteAction`, fractions rounded up,
+    or a :class:`~noma_split_env.wrappers.FlatBoxAction`)."""
+    from noma_split_env.wrappers import MultiDiscreteAction
+
+    keys = [key for key in _NATIVE_KEYS if key in view.slices]
+    rows = len(actions[keys[0]])
+    encode = (
+        functools.partial(view.encode, rounding="up")
+        if isinstance(view, MultiDiscreteAction)
+        else view.encode
+    )
+    return np.stack([encode({key: actions[key][i] for key in keys}) for i in range(rows)])
+
+
+def entry_weights(view: Any, offload: np.ndarray) -> np.ndarray:
+    """``[M, D]`` weights of the view's entries in the imitation loss: 1, but 0 for the
+    subchannels, powers and share of a user the expert keeps local (they do not
+    change the slot, and fitting their arbitrary values would teach the policy to
+    switch off the power of a user that offloads)."""
+    weights = np.ones((offload.shape[0], int(np.prod(view.action_space.shape))), np.float32)
+    for key, where in view.slices.items():
+        if key != "split":
+            weights[:, where] = offload
+    return weights
+
+
+def _entry_log_prob(policy: Any, observations: Any, actions: Any) -> Any:
+    """``[B, D]`` log-probability of every entry of ``actions`` under ``policy``."""
+    from stable_baselines3.common.distributions import (
+        DiagGaussianDistribution,
+        MultiCategoricalDistribution,
+    )
+
+    distribution = policy.get_distribution(observations)
+    if hasattr(distribution, "entry_log_prob"):  # train.policies' block categorical
+        return distribution.entry_log_prob(actions)
+    if isinstance(distribution, MultiCategoricalDistribution):
+        import torch as th
+
+        parts = zip(distribution.distribution, th.unbind(actions, dim=1), strict=True)
+        return th.stack([d.log_prob(a) for d, a in parts], dim=1)
+    if isinstance(distribution, DiagGaussianDistribution):
+        return distribution.distribution.log_prob(actions)
+    raise ValueError(
+        f"behaviour_clone: got a policy with a {type(distribution).__name__}, allowed: a "
+        "MultiDiscrete or Box action view without gSDE"
+    )
+
+
+@dataclass(frozen=True)
+class BCResult:
+    """What :func:`behaviour_clone` did and how well the clone does."""
+
+    samples: int
+    """Training slots."""
+    holdout_samples: int
+    """Slots of the held-out episodes."""
+    epochs: int
+    seconds: float
+    """Wall time of the fit."""
+    train_loss: float
+    """Negative log-likelihood of the expert's actions per slot (entries that count,
+    :func:`entry_weights`), last epoch."""
+    holdout_loss: float
+    """The same on the held-out slots."""
+    holdout_accuracy: dict[str, float]
+    """``split``, ``ul_subchannel``, ``dl_subchannel`` -> share of the held-out users
+    (offloading ones for the subchannels) where the clone's deterministic native
+    action equals the expert's."""
+    holdout_fraction_error: dict[str, float]
+    """``ul_power``, ``dl_power`` (``edge_share``) -> mean absolute difference of the
+    clone's native fraction from the expert's, over held-out offloading users."""
+    holdout_cost_ratio: float
+    """Mean cost of the clone over mean cost of the expert on the held-out slots
+    (1.0 = as good as the expert)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def behaviour_clone(
+    model: Any,
+    data: ExpertData,
+    *,
+    reward: str = "log-cost",
+    epochs: int = 60,
+    batch_size: int = 256,
+    learning_rate: float = 1e-3,
+    vf_coef: float = 0.5,
+    holdout: float = 0.1,
+    seed: int = 0,
+    max_grad_norm: float = 0.5,
+    log: Callable[[str], None] | None = None,
+) -> BCResult:
+    """Fit ``model``'s policy (an SB3 PPO or A2C) to ``data`` (module docstring).
+
+    ``model.get_env()`` must be the training env built by
+    :func:`train.training.make_vec_env`: its action view gives the targets, and its
+    ``VecNormalize`` (if any) gets the dataset's observation statistics. The last
+    ``holdout`` share of the episodes is held out and scores the clone.
+    """
+    import torch as th
+    from stable_baselines3.common.policies import ActorCriticPolicy
+
+    if not isinstance(model.policy, ActorCriticPolicy):
+        raise ValueError(
+            f"behaviour_clone: got a {type(model).__name__} model, allowed: an actor-critic "
+            "(PPO or A2C)"
+        )
+    if not 0.0 <= holdout < 1.0:
+        raise ValueError(f"behaviour_clone.holdout: got {holdout!r}, allowed: [0, 1)")
+    venv = model.get_env()
+    view = venv.envs[0] if not hasattr(venv, "venv") else venv.venv.envs[0]
+    view = _find_view(view)
+    targets = view_targets(view, data.actions)
+    normalizer = venv if hasattr(venv, "obs_rms") else None
+    if normalizer is not None and normalizer.norm_obs:
+        normalizer.obs_rms.mean = data.observations.mean(axis=0).astype(np.float64)
+        normalizer.obs_rms.var = data.observations.var(axis=0).astype(np.float64)
+        normalizer.obs_rms.count = float(len(data))
+        observations = normalizer.normalize_obs(data.observations)
+    else:
+        observations = data.observations
+    returns = -np.log(data.costs) if reward == "log-cost" else -data.costs
+    episodes = int(data.episodes.max()) + 1
+    held = data.episodes >= episodes - round(holdout * episodes)
+    train_rows, held_rows = np.flatnonzero(~held), np.flatnonzero(held)
+
+    policy = model.policy
+    device = policy.device
+    obs_t = th.as_tensor(observations, dtype=th.float32, device=device)
+    act_t = th.as_tensor(targets, device=device)
+    weight_t = th.as_tensor(entry_weights(view, data.offload), device=device)
+    ret_t = th.as_tensor(returns, dtype=th.float32, device=device)
+    optimizer = th.optim.Adam(policy.parameters(), lr=learning_rate)
+    batches = max(1, -(-len(train_rows) // batch_size))
+    schedule = th.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * batches)
+    rng = np.random.default_rng(seed)
+    start = time.perf_counter()
+    policy.set_training_mode(True)
+    train_loss = math.nan
+    for _ in range(epochs):
+        order = train_rows[rng.permutation(len(train_rows))]
+        total = 0.0
+        for b in range(batches):
+            rows = th.as_tensor(order[b * batch_size : (b + 1) * batch_size], device=device)
+            nll = _nll(policy, obs_t[rows], act_t[rows], weight_t[rows])
+            values = policy.predict_values(obs_t[rows]).flatten()
+            loss = nll + vf_coef * th.nn.functional.mse_loss(values, ret_t[rows])
+            optimizer.zero_grad()
+            loss.backward()
+            th.nn.utils.clip_grad_norm_(policy.parameters(), max_grad_norm)
+            optimizer.step()
+            schedule.step()
+            total += float(nll.detach()) * len(rows)
+        train_loss = total / len(train_rows)
+    policy.set_training_mode(False)
+    seconds = time.perf_counter() - start
+    held_loss, accuracy, errors, ratio = math.nan, {}, {}, math.nan
+    if len(held_rows):
+        with th.no_grad():
+            held_loss = float(_nll(policy, obs_t[held_rows], act_t[held_rows], weight_t[held_rows]))
+            predicted, _ = policy.predict(observations[held_rows], deterministic=True)
+        accuracy, errors = _agreement(view, predicted, data.subset(held_rows))
+        ratio = _cost_ratio(view, predicted, data, held_rows)
+    result = BCResult(
+        samples=len(train_rows),
+        holdout_samples=len(held_rows),
+        epochs=epochs,
+        seconds=round(seconds, 1),
+        train_loss=train_loss,
+        holdout_loss=held_loss,
+        holdout_accuracy=accuracy,
+        holdout_fraction_error=errors,
+        holdout_cost_ratio=ratio,
+    )
+    if log:
+        log(
+            f"behaviour cloning: {len(train_rows)} slots, {epochs} epochs in {seconds:.0f} s; "
+            f"held-out cost {ratio:.4f}x the expert's"
+        )
+    return result
+
+
+def _agreement(
+    view: Any, predicted: np.ndarray, data: ExpertData
+) -> tuple[dict[str, float], dict[str, float]]:
+    """(accuracy of the discrete keys, mean error of the fractions) of ``predicted``
+    (view actions, one row per slot of ``data``) against the expert, in native terms."""
+    natives = [view.action(row) for row in predicted]
+    accuracy, errors = {}, {}
+    for key, expert in data.actions.items():
+        clone = np.stack([native[key] for native in natives])
+        counted = np.ones_like(data.offload) if key == "split" else data.offload
+        if not counted.any():
+            continue
+        if key in ("split", "ul_subchannel", "dl_subchannel"):
+            accuracy[key] = float(np.mean((clone == expert)[counted]))
+        else:
+            errors[key] = float(np.mean(np.abs(clone - expert)[counted]))
+    return accuracy, errors
+
+
+def _nll(policy: Any, observations: Any, actions: Any, weights: Any) -> Any:
+    """Mean over slots of the weighted negative log-likelihood of the expert's entries."""
+    return -(_entry_log_prob(policy, observations, actions) * weights).sum(dim=1).mean()
+
+
+def _find_view(env: Any) -> Any:
+    """The action-view wrapper inside a training env's wrapper chain."""
+    while env is not None and not hasattr(env, "slices"):
+        env = getattr(env, "env", None)
+    if env is None:
+        raise ValueError("behaviour_clone: the model's env has no NomaSplit action view")
+    return env
+
+
+def _cost_ratio(view: Any, predicted: np.ndarray, data: ExpertData, rows: np.ndarray) -> float:
+    """Mean cost of ``predicted`` on the slots of ``rows`` over the expert's there.
+
+    The slots are rebuilt by replaying their episodes: an episode's slots depend only
+    on its seed (docs/model.md section 9.9).
+    """
+    meta = data.meta
+    seeds = expert_seeds(int(meta["seed"]), int(meta["episodes"]))
+    env = NomaSplitEnv(view.unwrapped.scenario)  # not the training env: its state stays
+    decoder = ActionDecoder(env.scenario)
+    by_episode: dict[int, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_episode.setdefault(int(data.episodes[row]), []).append(i)
+    total = 0.0
+    for episode, indices in sorted(by_episode.items()):
+        env.reset(seed=seeds[episode])
+        for i in indices:  # the episode's slots in order, as _run_episode made them
+            allocation = decoder.decode(view.action(predicted[i]), env.slot)
+            _, _, _, truncated, info = env.step_allocation(allocation)
+            total += float(info["cost"])
+            if truncated:
+                env.reset()
+    return total / float(np.sum(data.costs[rows]))
