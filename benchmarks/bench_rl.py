@@ -4,12 +4,11 @@
     python benchmarks/bench_rl.py --algos ppo a2c sac td3
     python benchmarks/bench_rl.py --run runs/default__ppo__0__...   # reuse trained runs
 
-Trains each algorithm with its default configuration (``train/configs/<algo>.yaml``,
-seed 0; PPO with the comparison's on-the-spot budget
-:data:`train.compare.DEFAULT_TIMESTEPS`), then runs the comparison of
-``noma-split compare`` with those runs on seeds 0..9 x 50 slots and writes its
-results folder. With ``--algos ppo`` (the default) this is exactly what
-``noma-split compare`` does with its defaults.
+Trains each algorithm with its configuration for ``default``
+(``train/configs/<algo>.yaml`` with its tuned section for ``NomaSplit-v0`` in
+``train/hyperparams/<algo>.yml``, seed 0), then runs the comparison of ``noma-split
+compare`` with those runs on seeds 0..9 x 50 slots and writes its results folder.
+With ``--algos ppo`` (the default) this is what ``noma-split compare --train`` does.
 
 Targets (issue 4): the best RL agent's mean cost is within 15% of Li-GD's and lower
 than all-local, all-edge and random, and the default command runs in at most 15
@@ -24,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from train.compare import DEFAULT_TIMESTEPS, CompareConfig, compare
+from train.compare import CompareConfig, compare
 from train.config import ALGORITHMS, load_config
 from train.training import train
 
@@ -52,8 +51,6 @@ def main() -> int:
     if not runs:
         for algo in args.algos:
             overrides = {"scenario": "default", "seed": args.seed}
-            if algo == "ppo":
-                overrides["timesteps"] = DEFAULT_TIMESTEPS
             config = load_config(algo, overrides=overrides)
             print(f"training {algo}: {config.timesteps} steps ({config.policy})", flush=True)
             result = train(config, out / "runs", progress_bar=args.progress_bar)

@@ -290,3 +290,65 @@ def test_flat_box_targets_decode_to_the_expert(tiny_data: ExpertData) -> None:
         for key in ("split", "ul_subchannel", "dl_subchannel"):
             np.testing.assert_array_equal(native[key], tiny_data.actions[key][i])
         np.testing.assert_allclose(native["dl_power"], tiny_data.actions["dl_power"][i], atol=1e-7)
+
+
+@pytest.mark.parametrize(("preset", "overrides"), [("dense", {}), ("default", {"access": "oma"})])
+def test_relabelled_subchannels_cost_the_same(preset, overrides) -> None:
+    """The symmetry behind ``relabel``: permuting a direction's subchannels in the
+    slot and in the allocation leaves the cost unchanged, to the bit."""
+    from noma_split_env import Slot
+    from noma_split_env.slot import Allocation
+
+    scenario = Scenario.preset(preset, **overrides)
+    env = NomaSplitEnv(scenario)
+    env.reset(seed=4)
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        slot, allocation = env.slot, agents.make("greedy").act(env.slot)
+        up, down = (
+            rng.permutation(scenario.num_subchannels),
+            rng.permutation(scenario.num_subchannels),
+        )
+        moved = Slot.from_table(
+            scenario, slot.ul_gain[:, up], slot.dl_gain[:, down], slot.distance_m, slot.model_index
+        )
+        relabelled = Allocation(
+            allocation.split,
+            np.argsort(up)[allocation.ul_subchannel],
+            np.argsort(down)[allocation.dl_subchannel],
+            allocation.ul_power,
+            allocation.dl_power,
+        )
+        assert evaluate(moved, relabelled).cost == evaluate(slot, allocation).cost
+        env.step_allocation(allocation)
+
+
+@pytest.mark.parametrize("view_class", [MultiDiscreteAction, FlatBoxAction])
+def test_relabelling_moves_gains_and_labels_together(view_class) -> None:
+    scenario = Scenario.preset("dense")
+    view = view_class(NomaSplitEnv(scenario))
+    data = expert_data(scenario, expert="greedy", episodes=1, steps=8, workers=1, cache=False)
+    targets = view_targets(view, data.actions)
+    obs, moved = imitation.relabel_subchannels(
+        view, data.observations, targets, np.random.default_rng(0)
+    )
+    n, k = scenario.num_subchannels, scenario.num_users
+    before, after = data.observations.reshape(8, k, -1), obs.reshape(8, k, -1)
+    changed = False
+    for key, offset in (("ul_subchannel", 0), ("dl_subchannel", n)):
+        natives_old = [view.action(t)[key] for t in targets]
+        natives_new = [view.action(t)[key] for t in moved]
+        for b in range(8):
+            users = np.arange(k)
+            # every user keeps its gain on its (relabelled) subchannel
+            np.testing.assert_array_equal(
+                after[b, users, offset + natives_new[b]], before[b, users, offset + natives_old[b]]
+            )
+            # and the set of gains of each user is the same
+            np.testing.assert_array_equal(
+                np.sort(after[b, :, offset : offset + n]),
+                np.sort(before[b, :, offset : offset + n]),
+            )
+            changed |= not np.array_equal(natives_new[b], natives_old[b])
+    assert changed
+    np.testing.assert_array_equal(after[:, :, 2 * n :], before[:, :, 2 * n :])  # the rest stays

@@ -243,12 +243,21 @@ def test_bad_input_is_one_line(tmp_path: Path, capsys) -> None:
 
 @pytest.mark.slow
 def test_same_command_same_model_across_processes(tmp_path: Path) -> None:
-    """Two fresh processes, the default PPO config, 20k steps: identical models."""
+    """Two fresh processes, the tuned PPO config of ``default`` (behaviour cloning of
+    Li-GD, then PPO) with a smaller expert dataset and 20k steps: identical models.
+    Each process makes its own expert data (its own cache)."""
     script = Path(sys.executable).with_name("noma-split")
+    config = tmp_path / "small_bc.yaml"
+    config.write_text("bc: {episodes: 20, steps: 10, epochs: 3}\n")
     for name in ("a", "b"):
         argv = [str(script), "train", "--timesteps", "20000", "--runs-dir", str(tmp_path / name)]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
+        argv += ["--config", str(config)]
+        env = {**os.environ, "NOMA_SPLIT_CACHE": str(tmp_path / name / "cache")}
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=900, check=False, env=env
+        )
         assert done.returncode == 0, done.stderr
+        assert "expert data: 200 slots of li-gd in" in done.stderr
     first, second = only_run(tmp_path / "a"), only_run(tmp_path / "b")
     assert training.read_curve(first) == training.read_curve(second)
     for a, b in zip(

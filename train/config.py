@@ -408,8 +408,9 @@ class TrainConfig:
     """Behaviour-cloning settings (``init: bc``) over
     :data:`train.imitation.BC_DEFAULTS`: ``expert`` (an agent name), ``episodes`` and
     ``steps`` of expert data, ``holdout`` (share of episodes that scores the clone),
-    ``epochs``, ``batch_size``, ``learning_rate``, ``vf_coef``, ``workers`` (expert
-    processes, 0 = every core)."""
+    ``epochs``, ``batch_size``, ``learning_rate``, ``vf_coef``, ``relabel`` (random
+    subchannel relabelling of every batch), ``workers`` (expert processes, 0 = every
+    core)."""
 
     def __post_init__(self) -> None:
         self._validate()
@@ -492,6 +493,7 @@ class TrainConfig:
         check_number(owner, "holdout", settings["holdout"], 0, 1, hi_open=True)
         check_number(owner, "learning_rate", settings["learning_rate"], 0, lo_open=True)
         check_number(owner, "vf_coef", settings["vf_coef"], 0)
+        _FLAG(owner, "relabel", settings["relabel"])
 
     def bc_settings(self) -> dict[str, Any]:
         """The behaviour-cloning settings: :data:`train.imitation.BC_DEFAULTS` updated

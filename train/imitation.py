@@ -65,6 +65,7 @@ __all__ = [
     "entry_weights",
     "expert_data",
     "expert_seeds",
+    "relabel_subchannels",
     "view_targets",
 ]
 
@@ -80,6 +81,7 @@ BC_DEFAULTS: dict[str, Any] = {
     "batch_size": 256,
     "learning_rate": 1.0e-3,
     "vf_coef": 0.5,
+    "relabel": True,  # relabel the subchannels at random in every batch (a symmetry)
     "workers": 0,  # expert processes; 0 = every core
 }
 """The ``bc`` section of a training config, with its defaults."""
@@ -407,6 +409,7 @@ def behaviour_clone(
     learning_rate: float = 1e-3,
     vf_coef: float = 0.5,
     holdout: float = 0.1,
+    relabel: bool = True,
     seed: int = 0,
     max_grad_norm: float = 0.5,
     log: Callable[[str], None] | None = None,
@@ -417,6 +420,12 @@ def behaviour_clone(
     :func:`train.training.make_vec_env`: its action view gives the targets, and its
     ``VecNormalize`` (if any) gets the dataset's observation statistics. The last
     ``holdout`` share of the episodes is held out and scores the clone.
+
+    With ``relabel`` every training batch relabels the uplink and the downlink
+    subchannels by a random permutation of each slot (:func:`relabel_subchannels`):
+    the model is symmetric in them (equal bandwidths, one power budget), so a
+    relabelled slot with the relabelled allocation costs exactly the same, and ``N``
+    subchannels turn each slot into up to ``(N!)^2`` examples.
     """
     import torch as th
     from stable_baselines3.common.policies import ActorCriticPolicy
@@ -433,13 +442,13 @@ def behaviour_clone(
     view = _find_view(view)
     targets = view_targets(view, data.actions)
     normalizer = venv if hasattr(venv, "obs_rms") else None
+    normalize: Callable[[np.ndarray], np.ndarray] = lambda x: x  # noqa: E731
     if normalizer is not None and normalizer.norm_obs:
         normalizer.obs_rms.mean = data.observations.mean(axis=0).astype(np.float64)
         normalizer.obs_rms.var = data.observations.var(axis=0).astype(np.float64)
         normalizer.obs_rms.count = float(len(data))
-        observations = normalizer.normalize_obs(data.observations)
-    else:
-        observations = data.observations
+        normalize = normalizer.normalize_obs
+    observations = normalize(data.observations)
     returns = -np.log(data.costs) if reward == "log-cost" else -data.costs
     episodes = int(data.episodes.max()) + 1
     held = data.episodes >= episodes - round(holdout * episodes)
@@ -462,9 +471,18 @@ def behaviour_clone(
         order = train_rows[rng.permutation(len(train_rows))]
         total = 0.0
         for b in range(batches):
-            rows = th.as_tensor(order[b * batch_size : (b + 1) * batch_size], device=device)
-            nll = _nll(policy, obs_t[rows], act_t[rows], weight_t[rows])
-            values = policy.predict_values(obs_t[rows]).flatten()
+            batch = order[b * batch_size : (b + 1) * batch_size]
+            rows = th.as_tensor(batch, device=device)
+            if relabel:
+                raw, moved = relabel_subchannels(
+                    view, data.observations[batch], targets[batch], rng
+                )
+                obs_b = th.as_tensor(normalize(raw), dtype=th.float32, device=device)
+                act_b = th.as_tensor(moved, device=device)
+            else:
+                obs_b, act_b = obs_t[rows], act_t[rows]
+            nll = _nll(policy, obs_b, act_b, weight_t[rows])
+            values = policy.predict_values(obs_b).flatten()
             loss = nll + vf_coef * th.nn.functional.mse_loss(values, ret_t[rows])
             optimizer.zero_grad()
             loss.backward()
@@ -499,6 +517,33 @@ def behaviour_clone(
             f"held-out cost {ratio:.4f}x the expert's"
         )
     return result
+
+
+def relabel_subchannels(
+    view: Any, observations: np.ndarray, targets: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The slots ``observations`` ``[B, K F]`` and their view actions ``targets``
+    ``[B, D]`` with the uplink subchannels relabelled by one random permutation per
+    slot and the downlink ones by another. The gain columns move with the labels,
+    and the subchannels of a direction differ only in their gains (equal bandwidths
+    and noise, one power budget), so each relabelled pair is the same decision
+    problem with the same cost (``tests/test_imitation.py`` checks both)."""
+    from noma_split_env.wrappers import MultiDiscreteAction
+
+    scenario = view.unwrapped.scenario
+    n, k = scenario.num_subchannels, scenario.num_users
+    count = observations.shape[0]
+    x = observations.reshape(count, k, -1).copy()
+    t = targets.copy()
+    discrete = isinstance(view, MultiDiscreteAction)
+    for key, columns in (("ul_subchannel", slice(0, n)), ("dl_subchannel", slice(n, 2 * n))):
+        perm = np.argsort(rng.random((count, n)), axis=1)  # new column j = old column perm[j]
+        x[:, :, columns] = np.take_along_axis(x[:, :, columns], perm[:, None, :], axis=2)
+        where = view.slices[key]
+        old = t[:, where] if discrete else np.rint(((t[:, where] + 1.0) * n - 1.0) / 2.0)
+        new = np.take_along_axis(np.argsort(perm, axis=1), old.astype(np.int64), axis=1)
+        t[:, where] = new if discrete else ((2 * new + 1) / n - 1.0).astype(t.dtype)
+    return x.reshape(count, -1), t
 
 
 def _agreement(

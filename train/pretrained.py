@@ -2,22 +2,22 @@
 
 Each shipped policy is a trimmed run folder under ``train/pretrained/<scenario>/``:
 
-==================  ==========================================================
-``model.zip``       the SB3 model, without its optimizer state (not needed to act)
-``vecnormalize.pkl`` its observation normalization
-``config.yaml``     the resolved training config (``noma-split train --config``)
-``learning_curve.csv`` its evaluation cost against training steps
-``card.json``       how it was made and how well it does: the exact command, the
-                    commit, the training time, the behaviour-cloning scores and
-                    an evaluation against Li-GD on seeds it never trained on
-==================  ==========================================================
+======================  ======================================================
+``model.zip``           the SB3 model, without its optimizer state (not needed to act)
+``vecnormalize.pkl``    its observation normalization
+``config.yaml``         the resolved training config (``noma-split train --config``)
+``learning_curve.csv``  its evaluation cost against training steps
+``card.json``           how it was made and how well it does: the exact command, the
+                        commit, the training time, the behaviour-cloning scores and
+                        an evaluation against Li-GD on seeds it never trained on
+======================  ======================================================
 
 Training never meets the evaluation seeds: training episodes, expert data and the
 training run's own evaluation draw their seeds from ``SeedSequence([seed, ...])``
-(integers near ``2**62``), comparisons use seeds ``0, 1, 2, ...``.
+(random integers up to ``2**31`` or ``2**63``), comparisons use seeds ``0, 1, 2, ...``.
 
-Make one with ``python -m train.pretrained RUN_DIR --name default`` (after
-``noma-split train``), which trims the run into the folder above; the card's
+Make one with ``python -m train.pretrained RUN_DIR --name default --command "..."``
+(after ``noma-split train``), which trims the run into the folder above; the card's
 evaluation comes from ``benchmarks/bench_learned.py --write-card``.
 """
 
@@ -82,17 +82,27 @@ class PretrainedAgent(SB3Agent):
 
 
 def _commit() -> str:
+    """The checkout's commit, ``+dirty`` if code outside the shipped policies differs."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            check=True,
+        commit = git("rev-parse", "--short", "HEAD")
+        dirty = git(
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ":(top)",
+            ":(top,exclude)train/pretrained",
         )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return out.stdout.strip()
+    return commit + ("+dirty" if dirty else "")
 
 
 def export(run_dir: str | PathLike[str], name: str, command: str, dest: Path | None = None) -> Path:

@@ -857,6 +857,7 @@ def _clone(model: Any, config: TrainConfig, run_dir: Path, progress: bool, log: 
         learning_rate=bc["learning_rate"],
         vf_coef=0.0 if config.normalize_reward else bc["vf_coef"],
         holdout=bc["holdout"],
+        relabel=bc["relabel"],
         seed=config.seed,
         log=log,
     )
