@@ -1,5 +1,10 @@
 """Policies shipped with the package: ``agents.make("pretrained", scenario="default")``.
 
+The agent is the policy's allocation repaired by two passes of single-user moves
+(:mod:`agents.refine`, ``refine=2``): the network clones Li-GD well on most slots
+but makes rare costly mistakes, which one move undoes for about 0.1-1 ms more
+(``refine=0`` is the policy alone; ``benchmarks/bench_learned.py`` reports both).
+
 Each shipped policy is a trimmed run folder under ``train/pretrained/<scenario>/``:
 
 ======================  ======================================================
@@ -33,6 +38,8 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from agents.refine import refine
+from noma_split_env import Allocation, Slot
 from train.sb3_agent import SB3Agent
 
 __all__ = ["PRETRAINED_DIR", "PretrainedAgent", "export", "read_card", "shipped"]
@@ -59,9 +66,17 @@ class PretrainedAgent(SB3Agent):
 
     Args:
         scenario: The preset it was trained on: one of :func:`shipped`.
+        refine: Passes of single-user moves that repair the policy's allocation
+            (:func:`agents.refine.refine`: local or another subchannel, kept when
+            ``evaluate`` says it is cheaper); 0 = the policy alone. Default 2.
     """
 
-    def __init__(self, scenario: str = "default") -> None:
+    def __init__(self, scenario: str = "default", refine: int = 2) -> None:
+        if not isinstance(refine, int) or isinstance(refine, bool) or refine < 0:
+            raise ValueError(
+                f"agents.make('pretrained').refine: got {refine!r}, allowed: an integer >= 0 "
+                "(passes of single-user moves; 0 = the policy alone)"
+            )
         names = shipped()
         if scenario not in names:
             raise ValueError(
@@ -71,14 +86,23 @@ class PretrainedAgent(SB3Agent):
                 "path=RUN_DIR))"
             )
         super().__init__(PRETRAINED_DIR / scenario)
-        self.scenario_name = scenario
+        self.scenario_name, self.refine = scenario, refine
         self.card = read_card(scenario)
 
-    def __reduce__(self) -> tuple[Any, tuple[str]]:
-        return (type(self), (self.scenario_name,))
+    def _act(self, slot: Slot) -> Allocation:
+        allocation = super()._act(slot)
+        if self.refine:
+            allocation, self.stats.evaluations = refine(slot, allocation, self.refine)
+        return allocation
+
+    def __reduce__(self) -> tuple[Any, tuple[str, int]]:  # type: ignore[override]
+        return (type(self), (self.scenario_name, self.refine))
 
     def __repr__(self) -> str:
-        return f"PretrainedAgent(scenario={self.scenario_name!r}, algo={self.algo!r})"
+        return (
+            f"PretrainedAgent(scenario={self.scenario_name!r}, algo={self.algo!r}, "
+            f"refine={self.refine})"
+        )
 
 
 def _commit() -> str:
