@@ -2,7 +2,7 @@
 
     python benchmarks/bench_learned.py                          # the shipped policies
     python benchmarks/bench_learned.py --run ppo=runs/default__ppo__0__...  # any runs
-    python benchmarks/bench_learned.py --write-card             # record it in the cards
+    python benchmarks/bench_learned.py --first-seed 100 --seeds 30 --write-card  # the cards
 
 A shipped policy is scored as its agent acts (``refine=2``: the policy's
 allocation repaired by single-user moves, :mod:`agents.refine`) and alone
@@ -41,39 +41,45 @@ TARGETS = {"default": (1.03, 10.0), "dense": (1.05, 50.0)}
 """Preset -> (largest cost ratio to Li-GD, smallest decision speed-up)."""
 
 
-def evaluate_policy(
-    label: str, agent: agents.Agent, scenario: str, seeds: list[int], steps: int
-) -> dict[str, float]:
-    """The benchmark's row for ``agent`` on ``scenario``."""
-    records = run({"li-gd": "li-gd", label: agent}, scenario, seeds, max_steps=steps, workers=1)
+def evaluate_policies(
+    policies: dict[str, agents.Agent], scenario: str, seeds: list[int], steps: int
+) -> dict[str, dict[str, float]]:
+    """The benchmark's row of each policy on ``scenario``: one run of Li-GD and the
+    policies on the same slots, one process (decision times comparable)."""
+    records = run({"li-gd": "li-gd", **policies}, scenario, seeds, max_steps=steps, workers=1)
     cost = {
         name: np.array([[r["cost"] for r in records if r["agent"] == name and r["seed"] == s]
                         for s in seeds])
-        for name in ("li-gd", label)
+        for name in ("li-gd", *policies)
     }  # fmt: skip
-    per_seed = cost[label].sum(axis=1) / cost["li-gd"].sum(axis=1)
     times = {
         name: float(np.median([r["decision_time_s"] for r in records if r["agent"] == name]))
-        for name in ("li-gd", label)
+        for name in ("li-gd", *policies)
     }
-    return {
-        "scenario": scenario,
-        "seeds": len(seeds),
-        "steps": steps,
-        "cost_li_gd": float(cost["li-gd"].mean()),
-        "cost": float(cost[label].mean()),
-        "cost_ratio": float(cost[label].sum() / cost["li-gd"].sum()),
-        "cost_ratio_ci": ci_half_width(per_seed.tolist(), 0.95) if len(seeds) > 1 else float("nan"),
-        "decision_ms": 1e3 * times[label],
-        "decision_ms_li_gd": 1e3 * times["li-gd"],
-        "speedup": times["li-gd"] / times[label],
-    }
+    rows = {}
+    for label in policies:
+        per_seed = cost[label].sum(axis=1) / cost["li-gd"].sum(axis=1)
+        ci = ci_half_width(per_seed.tolist(), 0.95) if len(seeds) > 1 else float("nan")
+        rows[label] = {
+            "scenario": scenario,
+            "seeds": len(seeds),
+            "steps": steps,
+            "cost_li_gd": float(cost["li-gd"].mean()),
+            "cost": float(cost[label].mean()),
+            "cost_ratio": float(cost[label].sum() / cost["li-gd"].sum()),
+            "cost_ratio_ci": ci,
+            "decision_ms": 1e3 * times[label],
+            "decision_ms_li_gd": 1e3 * times["li-gd"],
+            "speedup": times["li-gd"] / times[label],
+        }
+    return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", action="append", default=[], metavar="LABEL=RUN_DIR")
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first..first+N-1")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--write-card", action="store_true", help="store it in card.json")
     args = parser.parse_args()
@@ -94,8 +100,8 @@ def main() -> int:
             policies.append((f"pretrained/{name}", PretrainedAgent(name), name, card))
             alone = PretrainedAgent(name, refine=0)
             policies.append((f"pretrained/{name} alone", alone, name, card))
-    seeds = list(range(args.seeds))
-    print(f"seeds 0..{args.seeds - 1} x {args.steps} slots, Li-GD as the reference\n")
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    print(f"seeds {seeds[0]}..{seeds[-1]} x {args.steps} slots, Li-GD as the reference\n")
     header = (
         f"{'policy':<26} {'scenario':<9} {'cost/Li-GD':>10} {'95% CI':>8} {'decision [ms]':>13} "
         f"{'Li-GD [ms]':>10} {'speed-up':>8} {'train [s]':>9}"
@@ -103,34 +109,42 @@ def main() -> int:
     print(header)
     failed = []
     start = time.perf_counter()
+    by_scenario: dict[str, list[tuple[str, agents.Agent, dict]]] = {}
     for label, agent, scenario, card in policies:
         Scenario.preset(scenario)
-        row = evaluate_policy(label, agent, scenario, seeds, args.steps)
-        train_s = card.get("train_seconds")
-        if train_s is not None and "bc" in card:  # + making the expert data (once, cached)
-            train_s = round(train_s + card["bc"]["data"]["seconds"])
-        print(
-            f"{label:<26} {scenario:<9} {row['cost_ratio']:>10.4f} {row['cost_ratio_ci']:>8.4f} "
-            f"{row['decision_ms']:>13.3f} {row['decision_ms_li_gd']:>10.2f} "
-            f"{row['speedup']:>7.1f}x {train_s if train_s is not None else 'n/a':>9}",
-            flush=True,
-        )
-        shipped_agent = label == f"pretrained/{scenario}"
-        if shipped_agent and scenario in TARGETS:
-            ratio, speedup = TARGETS[scenario]
-            if row["cost_ratio"] > ratio or row["speedup"] < speedup:
-                failed.append(f"{label}: {row['cost_ratio']:.4f}x (<= {ratio}), "
-                              f"{row['speedup']:.1f}x faster (>= {speedup})")  # fmt: skip
-        if args.write_card and label.startswith("pretrained/"):
-            path = PRETRAINED_DIR / scenario / "card.json"
-            data = read_card(scenario)
-            key = "evaluation" if shipped_agent else "evaluation_policy_alone"
-            data[key] = row | {
-                "command": "python benchmarks/bench_learned.py --write-card",
-                "date": time.strftime("%Y-%m-%d"),
-                "refine": agent.refine,
-            }
-            path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        by_scenario.setdefault(scenario, []).append((label, agent, card))
+    for scenario, entries in by_scenario.items():
+        rows = evaluate_policies({label: agent for label, agent, _ in entries}, scenario, seeds,
+                                 args.steps)  # fmt: skip
+        for label, agent, card in entries:
+            row = rows[label]
+            train_s = card.get("train_seconds")
+            if train_s is not None and "bc" in card:  # + making the expert data (once, cached)
+                train_s = round(train_s + card["bc"]["data"]["seconds"])
+            print(
+                f"{label:<26} {scenario:<9} {row['cost_ratio']:>10.4f} "
+                f"{row['cost_ratio_ci']:>8.4f} {row['decision_ms']:>13.3f} "
+                f"{row['decision_ms_li_gd']:>10.2f} {row['speedup']:>7.1f}x "
+                f"{train_s if train_s is not None else 'n/a':>9}",
+                flush=True,
+            )
+            shipped_agent = label == f"pretrained/{scenario}"
+            if shipped_agent and scenario in TARGETS:
+                ratio, speedup = TARGETS[scenario]
+                if row["cost_ratio"] > ratio or row["speedup"] < speedup:
+                    failed.append(f"{label}: {row['cost_ratio']:.4f}x (<= {ratio}), "
+                                  f"{row['speedup']:.1f}x faster (>= {speedup})")  # fmt: skip
+            if args.write_card and label.startswith("pretrained/"):
+                path = PRETRAINED_DIR / scenario / "card.json"
+                data = read_card(scenario)
+                key = "evaluation" if shipped_agent else "evaluation_policy_alone"
+                data[key] = row | {
+                    "command": "python benchmarks/bench_learned.py " + " ".join(sys.argv[1:]),
+                    "first_seed": seeds[0],
+                    "date": time.strftime("%Y-%m-%d"),
+                    "refine": agent.refine,
+                }
+                path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     print(f"\nwall time {time.perf_counter() - start:.0f} s")
     for line in failed:
         print("TARGET MISSED:", line)

@@ -352,3 +352,14 @@ def test_relabelling_moves_gains_and_labels_together(view_class) -> None:
             changed |= not np.array_equal(natives_new[b], natives_old[b])
     assert changed
     np.testing.assert_array_equal(after[:, :, 2 * n :], before[:, :, 2 * n :])  # the rest stays
+
+
+def test_the_fast_deterministic_action_is_sb3s(tiny_data: ExpertData) -> None:
+    _, model = tiny_model()
+    behaviour_clone(model, tiny_data, epochs=2)
+    normalized = model.get_env().normalize_obs(tiny_data.observations)
+    for obs in normalized[::3]:
+        expected, _ = model.predict(obs, deterministic=True)
+        np.testing.assert_array_equal(model.policy.deterministic_action(obs), expected)
+    _, box = tiny_model("box")
+    assert box.policy.deterministic_action(normalized[0]) is None  # SB3's own path

@@ -36,12 +36,12 @@ def test_never_worse_and_valid(preset, overrides, base) -> None:
         better.check(slot)
         assert evaluate(slot, better).cost <= evaluate(slot, start).cost
         k, n = slot.num_users, slot.scenario.num_subchannels
-        assert 1 <= evaluations <= 1 + 2 * k * (1 + 2 * n)
+        assert 1 <= evaluations <= 1 + 2 * k * (1 + 2 * (n - 1))
         # with rounds enough to stop by itself, the result is a fixed point
         settled, _ = refine(slot, start, rounds=50)
         again, more = refine(slot, settled, rounds=1)
         assert evaluate(slot, again).cost == evaluate(slot, settled).cost
-        assert more <= 1 + k * (1 + 2 * n)
+        assert more <= 1 + k * (1 + 2 * (n - 1))
 
 
 def test_it_undoes_an_offload_over_a_dead_channel() -> None:

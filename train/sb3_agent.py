@@ -6,7 +6,8 @@ The agent maps a :class:`~noma_split_env.Slot` to an
 1. observation ``noma_split_env.observe(slot)`` (the env's observation of that slot);
 2. the run's saved observation normalization (``VecNormalize`` statistics, applied
    without updating them), when the run normalized observations;
-3. ``model.predict(obs, deterministic=True)``;
+3. ``model.predict(obs, deterministic=True)`` (for the per-user policy its faster
+   equivalent, ``PerUserPolicy.deterministic_action``);
 4. the run's action view (``MultiDiscreteAction`` or ``FlatBoxAction``, from its
    ``config.yaml``) turns the prediction into the native ``Dict`` action
    (``wrapper.action``), and the scenario's
@@ -182,7 +183,12 @@ class SB3Agent(BaseAgent):
 
     def predict(self, slot: Slot) -> np.ndarray:
         """The policy's raw action (in its SB3 view) for ``slot``."""
-        action, _ = self.model.predict(self.observation(slot), deterministic=True)
+        obs = self.observation(slot)
+        fast = getattr(self.model.policy, "deterministic_action", None)  # PerUserPolicy
+        action = fast(obs) if fast is not None else None
+        if action is not None:
+            return action
+        action, _ = self.model.predict(obs, deterministic=True)
         if self._box:  # SAC/TD3 squash with tanh; keep float rounding inside the box
             action = np.clip(action, -1.0, 1.0)
         return action
