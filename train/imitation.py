@@ -14,8 +14,9 @@ any reinforcement learning:
    seeds come from ``SeedSequence([seed, EXPERT_STREAM])``, so they never meet the
    small seeds of comparisons (0, 1, 2, ...) or the evaluation seeds of training. The
    result is cached (:func:`cache_path`): the key holds the scenario, the expert, the
-   sizes, the seed and a hash of the source of :mod:`noma_split_env` and
-   :mod:`agents`, so a change of the physics or of a solver makes a new dataset.
+   sizes, the seed and a hash of the source that makes the labels
+   (:func:`code_fingerprint`: the physics and the expert's code), so a change there
+   makes a new dataset.
 2. :func:`behaviour_clone` fits an SB3 actor-critic (PPO or A2C; the per-user policy
    of :mod:`train.policies` or an MLP) to it in either action view: it maximizes the
    log-likelihood of the expert's action (``policy.evaluate_actions``) and fits the
@@ -38,6 +39,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -175,19 +177,42 @@ def cache_dir() -> Path:
 
 
 @functools.cache
-def code_fingerprint() -> str:
-    """A hash of the source of :mod:`noma_split_env` and :mod:`agents` (and the DNN
-    profiles): anything that can change an expert's labels."""
+def code_fingerprint(expert: str = "li-gd") -> str:
+    """A hash of the source that makes ``expert``'s labels: all of
+    :mod:`noma_split_env` (physics, profiles, dynamics), :mod:`agents.base`, and the
+    expert's own module or package with every ``agents`` module it imports, followed
+    transitively (``li-gd``: ``agents/li_gd/``; ``exhaustive``: its module and
+    ``agents/li_gd/``). A change of an unrelated agent keeps the cached data."""
+    import inspect
+
     import agents
     import noma_split_env
 
+    agents_root = Path(agents.__file__).parent
+    files = {
+        p for p in Path(noma_split_env.__file__).parent.rglob("*") if p.suffix in (".py", ".json")
+    }
+    files.add(agents_root / "base.py")
+    source = Path(inspect.getsourcefile(type(make_agent(expert))) or "")
+    todo = [
+        source.parent if source.name == "__init__.py" or source.parent != agents_root else source
+    ]
+    seen: set[Path] = set()
+    while todo:
+        where = todo.pop()
+        if where in seen or not where.exists():
+            continue
+        seen.add(where)
+        found = sorted(where.rglob("*.py")) if where.is_dir() else [where]
+        files.update(found)
+        for path in found:
+            for name in re.findall(r"^\s*(?:from|import) agents\.(\w+)", path.read_text(), re.M):
+                todo += [agents_root / name, agents_root / f"{name}.py"]
+    root = agents_root.parent
     digest = hashlib.sha256()
-    for package in (noma_split_env, agents):
-        root = Path(package.__file__).parent
-        for path in sorted(root.rglob("*")):
-            if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(root)).encode())
-                digest.update(path.read_bytes())
+    for path in sorted(p for p in files if "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(root) if path.is_relative_to(root) else path).encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -199,7 +224,7 @@ def _meta(scenario: Scenario, expert: str, episodes: int, steps: int, seed: int)
         "episodes": episodes,
         "steps": steps,
         "seed": seed,
-        "code": code_fingerprint(),
+        "code": code_fingerprint(expert),
         "format": _FORMAT,
     }
 
