@@ -363,3 +363,13 @@ def test_the_fast_deterministic_action_is_sb3s(tiny_data: ExpertData) -> None:
         np.testing.assert_array_equal(model.policy.deterministic_action(obs), expected)
     _, box = tiny_model("box")
     assert box.policy.deterministic_action(normalized[0]) is None  # SB3's own path
+
+
+def test_a_damaged_cache_file_is_made_again() -> None:
+    scenario = Scenario.preset("tiny")
+    first = expert_data(scenario, episodes=2, steps=2, workers=1)
+    imitation.cache_path(scenario, "li-gd", 2, 2, 0).write_bytes(b"not a zip")
+    lines: list[str] = []
+    again = expert_data(scenario, episodes=2, steps=2, workers=1, log=lines.append)
+    assert "cannot read the cache" in lines[0] and "cached in" in lines[1]
+    np.testing.assert_array_equal(again.costs, first.costs)

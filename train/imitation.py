@@ -309,10 +309,15 @@ def expert_data(
             raise ValueError(f"expert_data.{name}: got {value!r}, allowed: an integer >= 1")
     path = cache_path(scenario, expert, episodes, steps, seed)
     if cache and path.is_file():
-        data = ExpertData.load(path)
-        if log:
-            log(f"expert data: {len(data)} slots of {expert} from the cache {path}")
-        return data
+        try:
+            data = ExpertData.load(path)
+        except Exception as error:  # a damaged file (the writes are atomic, but disks fail)
+            if log:
+                log(f"expert data: cannot read the cache {path} ({error!r}); making it again")
+        else:
+            if log:
+                log(f"expert data: {len(data)} slots of {expert} from the cache {path}")
+            return data
     make_agent(expert)  # an unknown name fails here, not in a worker
     tasks = [_Episode(scenario, expert, s, steps) for s in expert_seeds(seed, episodes)]
     start = time.perf_counter()
