@@ -217,9 +217,11 @@ def test_agent_returns_a_valid_allocation(name, slot):
     agent.reset(0)
     try:
         allocation = agent.act(slot)
-    except ValueError:
+    except ValueError as error:
         if name == "exhaustive":  # documented: refuses problems too large to enumerate
             return
+        if name == "pretrained" and "which does not fit scenario" in str(error):
+            return  # documented: acts only on scenarios shaped like its training one
         raise
     assert isinstance(allocation, Allocation)
     out = evaluate(slot, allocation)  # checks the domain: raises if invalid

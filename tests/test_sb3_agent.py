@@ -135,8 +135,16 @@ def test_wrong_scenario_shape(trained: Path) -> None:
     agent = SB3Agent(trained)
     env = NomaSplitEnv("default")
     env.reset(seed=0)
-    with pytest.raises(ValueError, match="observation has shape"):
+    with pytest.raises(ValueError, match="which does not fit scenario 'default'"):
         agent.act(env.slot)
+    # the same observation size by coincidence (K=1, N=3, two models: 1 x 10 = 2 x 5)
+    # is refused too, not decoded into nonsense
+    odd = Scenario.preset("tiny", num_users=1, num_subchannels=3, models=("alexnet", "resnet18"))
+    odd_env = NomaSplitEnv(odd)
+    odd_env.reset(seed=0)
+    assert odd_env.observation_space.shape == agent.model.observation_space.shape
+    with pytest.raises(ValueError, match="which does not fit scenario"):
+        agent.act(odd_env.slot)
     # other parameters may differ: the policy acts as trained
     other = Scenario.preset("tiny", latency_weight=0.9)
     slot = Slot.from_arrays(other, np.full((2, 1), 1e-11), np.full((2, 1), 1e-11))

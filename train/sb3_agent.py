@@ -145,9 +145,12 @@ class SB3Agent(BaseAgent):
         return normalizer
 
     def _decoder(self, slot: Slot) -> ActionDecoder:
+        """The decoder of the slot's scenario, built (and the scenario checked to fit
+        the policy, :meth:`check_scenario`) once per scenario."""
         key = id(slot.scenario)
         hit = self._decoders.get(key)
         if hit is None or hit[0] is not slot.scenario:
+            self.check_scenario(slot.scenario)
             hit = (slot.scenario, ActionDecoder(slot.scenario))
             self._decoders = {key: hit}
         return hit[1]
@@ -194,8 +197,8 @@ class SB3Agent(BaseAgent):
         return action
 
     def _act(self, slot: Slot) -> Allocation:
-        native = self._view.action(self.predict(slot))
-        return self._decoder(slot).decode(native, slot)
+        decoder = self._decoder(slot)  # first: refuses a scenario of another shape
+        return decoder.decode(self._view.action(self.predict(slot)), slot)
 
     def __reduce__(self) -> tuple[Any, tuple[str]]:
         """Pickled as its path: a worker process loads the run again (the run folder
