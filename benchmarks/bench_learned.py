@@ -1,7 +1,8 @@
 """Learned policies against Li-GD on each preset: cost ratio, decision time, training time.
 
     python benchmarks/bench_learned.py                          # the shipped policies
-    python benchmarks/bench_learned.py --run ppo=runs/default__ppo__0__...  # any runs
+    python benchmarks/bench_learned.py --run ppo=runs/default__ppo__0__...  # any runs,
+                                                                # alone and refined
     python benchmarks/bench_learned.py --first-seed 100 --seeds 30 --write-card  # the cards
 
 A shipped policy is scored as its agent acts (``refine=2``: the policy's
@@ -94,6 +95,8 @@ def main() -> int:
         timing = Path(agent.run_dir) / "train_time.json"
         extra = json.loads(timing.read_text()) if timing.is_file() else {}
         policies.append((label, agent, agent.config.scenario, extra))
+        refined = agents.Refined(agent, rounds=2)  # as the shipped agents repair
+        policies.append((f"{label} refined", refined, agent.config.scenario, extra))
     if not args.run:
         for name in shipped():
             card = read_card(name)
