@@ -373,3 +373,10 @@ def test_a_damaged_cache_file_is_made_again() -> None:
     again = expert_data(scenario, episodes=2, steps=2, workers=1, log=lines.append)
     assert "cannot read the cache" in lines[0] and "cached in" in lines[1]
     np.testing.assert_array_equal(again.costs, first.costs)
+
+
+def test_a_holdout_of_every_episode_is_refused(tiny_data: ExpertData) -> None:
+    _, model = tiny_model()
+    two = tiny_data.subset(tiny_data.episodes < 2)
+    with pytest.raises(ValueError, match=r"holds out all 2 expert episodes"):
+        behaviour_clone(model, two, holdout=0.75)

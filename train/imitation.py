@@ -483,6 +483,11 @@ def behaviour_clone(
     episodes = int(data.episodes.max()) + 1
     held = data.episodes >= episodes - round(holdout * episodes)
     train_rows, held_rows = np.flatnonzero(~held), np.flatnonzero(held)
+    if not len(train_rows):
+        raise ValueError(
+            f"behaviour_clone.holdout: got {holdout!r}, which holds out all {episodes} "
+            "expert episodes; allowed: a share that leaves at least one to train on"
+        )
 
     policy = model.policy
     device = policy.device
