@@ -252,7 +252,7 @@ def test_same_command_same_model_across_processes(tmp_path: Path) -> None:
     for name in ("a", "b"):
         argv = [str(script), "train", "--timesteps", "20000", "--runs-dir", str(tmp_path / name)]
         argv += ["--config", str(config)]
-        env = {**os.environ, "NOMA_SPLIT_CACHE": str(tmp_path / name / "cache")}
+        env = {**os.environ, "NOMA_SPLIT_CACHE": str(tmp_path / f"cache-{name}")}
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=900, check=False, env=env
         )
