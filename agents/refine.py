@@ -70,6 +70,9 @@ def refine(slot: Slot, allocation: Allocation, rounds: int = 2) -> tuple[Allocat
     best = evaluate(slot, allocation).cost  # checks the given allocation once
     evaluations = 1
     n = slot.scenario.num_subchannels
+    fields = kernel_slot(slot)
+    cells = [np.repeat(x[None], 1 + 2 * (n - 1), 0) for x in fields[:-1]]  # one per move
+    consts = fields[-1]
     for _ in range(rounds):
         moved = False
         for k in range(slot.num_users):
@@ -78,7 +81,7 @@ def refine(slot: Slot, allocation: Allocation, rounds: int = 2) -> tuple[Allocat
             moves = [(_SPLIT, int(slot.num_layers[k]))]
             moves += [(_UL, c) for c in range(n) if c != allocation.ul_subchannel[k]]
             moves += [(_DL, c) for c in range(n) if c != allocation.dl_subchannel[k]]
-            costs = _move_costs(slot, allocation, k, moves)
+            costs = _move_costs(slot, allocation, k, moves, cells, consts)
             evaluations += len(moves)
             i = int(np.argmin(costs))
             if costs[i] < best:
@@ -97,10 +100,17 @@ _FIELDS = ("split", "ul_subchannel", "dl_subchannel")
 
 
 def _move_costs(
-    slot: Slot, allocation: Allocation, k: int, moves: list[tuple[int, int]]
+    slot: Slot,
+    allocation: Allocation,
+    k: int,
+    moves: list[tuple[int, int]],
+    cells: list[np.ndarray],
+    consts: np.ndarray,
 ) -> np.ndarray:
     """The slot cost after each move ``(field, value)`` of user ``k`` alone, in one
-    call of the batched kernel (the arithmetic of :func:`~noma_split_env.evaluate`)."""
+    call of the batched kernel (the arithmetic of :func:`~noma_split_env.evaluate`);
+    ``cells`` are the slot's kernel arrays repeated once per move, ``consts`` its
+    constants (built once per :func:`refine` call)."""
     count = len(moves)
     a = allocation
     discrete = np.repeat(
@@ -113,11 +123,9 @@ def _move_costs(
     continuous = np.repeat(
         np.stack((a.ul_power, a.dl_power, share)).astype(np.float64)[:, None], count, 1
     )
-    fields = kernel_slot(slot)
-    cells = [np.repeat(x[None], count, 0) for x in fields[:-1]]
     stacked, terms = evaluate_batch_kernel(
         discrete[0], discrete[1], discrete[2], continuous[0], continuous[1], continuous[2],
-        equal_share, slot.scenario.access == "oma", *cells, fields[-1],
+        equal_share, slot.scenario.access == "oma", *cells, consts,
     )  # fmt: skip
     return slot_terms(stacked, terms[:, 0], slot.scenario).cost
 

@@ -150,8 +150,7 @@ def _compare(args: argparse.Namespace) -> int:
         backend=args.backend,
         address=args.address,
     )
-    command = "noma-split " + " ".join(shlex.quote(a) for a in args.argv)
-    result = compare(config, progress_bar=args.progress_bar, command=command.strip())
+    result = compare(config, progress_bar=args.progress_bar, command=_command(args))
     print()
     print(
         f"NomaSplit comparison: scenario={config.scenario}, {len(config.seeds)} seeds x "
@@ -196,8 +195,7 @@ def _sweep(args: argparse.Namespace) -> int:
         study=args.study,
         convergence=args.study in CONVERGENCE_STUDIES,
     )
-    command = "noma-split " + " ".join(shlex.quote(a) for a in args.argv)
-    result = sweep(config, progress_bar=args.progress_bar, command=command.strip())
+    result = sweep(config, progress_bar=args.progress_bar, command=_command(args))
     print()
     for name, _ in config.vary:
         print(f"{name}: mean cost (95% CI over {len(config.seeds)} episodes)")
@@ -225,6 +223,11 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- parsing
+def _command(args: argparse.Namespace) -> str:
+    """The command line as typed, for the summaries (``noma-split compare ...``)."""
+    return ("noma-split " + " ".join(shlex.quote(a) for a in args.argv)).strip()
+
+
 def _choice(name: str, choices: Sequence[str]) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if value not in choices:
@@ -265,10 +268,9 @@ def _lambdas(value: str) -> list[float]:
 
 
 def _agents() -> list[str]:
-    import agents
-    from train.compare import LEARNED
+    from train.extras import model_based_agents
 
-    return [a for a in agents.available() if a not in LEARNED]
+    return list(model_based_agents())
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -45,7 +45,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import agents
 from agents.runner import Records, Summary, check_parallel, run
 from noma_split_env import PRESETS, Scenario
 from noma_split_env.files import (
@@ -57,6 +56,7 @@ from noma_split_env.files import (
     release_dir,
     write_rows,
 )
+from train.extras import model_based_agents
 
 __all__ = [
     "DEFAULT_AGENTS",
@@ -69,9 +69,6 @@ __all__ = [
 
 DEFAULT_AGENTS = ("li-gd", "gd", "greedy", "all-edge", "all-local", "random")
 """Model-based agents of the main table."""
-LEARNED = ("sb3", "pretrained")
-"""Agents that are learned policies: the main table gets them from the shipped
-policy, ``runs`` and ``train``, never from ``agents``."""
 SWEEP_AGENTS = ("li-gd", "greedy", "all-edge", "all-local")
 """Agents of the lambda sweep and of NOMA vs OMA."""
 
@@ -123,12 +120,12 @@ class CompareConfig:
             raise ValueError(
                 f"unknown scenario {self.scenario!r}; choose from {', '.join(PRESETS)}"
             )
-        names = agents.available()
+        valid = model_based_agents()
         for name in (*self.agents, *self.sweep_agents):
-            if name not in names or name in LEARNED:
-                valid = ", ".join(n for n in names if n not in LEARNED)
+            if name not in valid:
                 raise ValueError(
-                    f"unknown agent {name!r}; choose from {valid} (learned policies: the "
+                    f"unknown agent {name!r}; choose from {', '.join(valid)} (learned "
+                    "policies: the "
                     "shipped one by default, --run, --train)"
                 )
         from train.config import ALGORITHMS

@@ -52,7 +52,7 @@ from noma_split_env.checks import check, check_number, is_int, range_text
 from noma_split_env.files import atomic_write
 from noma_split_env.observation import num_features
 from noma_split_env.wrappers import FlatBoxAction, MultiDiscreteAction
-from train.extras import require_rl
+from train.extras import model_based_agents, require_rl
 
 __all__ = [
     "ACTION_VIEWS",
@@ -480,7 +480,7 @@ class TrainConfig:
             )
         settings = {**BC_DEFAULTS, **bc}
         expert = settings["expert"]
-        experts = _agent_names()
+        experts = model_based_agents()
         check(owner, "expert", expert, expert in experts, "one of " + ", ".join(experts))
         for name, low, high in (
             ("episodes", 1, 10**6),
@@ -714,13 +714,6 @@ def _buffer_sizes(config: TrainConfig) -> tuple[int, int]:
     else:
         view = FlatBoxAction(env)
     return scenario.num_users * num_features(scenario), int(np.prod(view.action_space.shape))
-
-
-def _agent_names() -> tuple[str, ...]:
-    """Agents that can label expert data: the registered ones but learned policies."""
-    import agents
-
-    return tuple(name for name in agents.available() if name not in ("sb3", "pretrained"))
 
 
 def _sorted(keys: set[Any]) -> list[str]:

@@ -13,7 +13,20 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["RL_MODULES", "MissingExtraError", "require_rl"]
+__all__ = ["LEARNED_AGENTS", "RL_MODULES", "MissingExtraError", "model_based_agents", "require_rl"]
+
+LEARNED_AGENTS = ("sb3", "pretrained")
+"""Registered agents that are learned policies: the commands get them from the shipped
+policy, ``--run`` and ``--train``, never from ``--agents``, and they never label
+expert data."""
+
+
+def model_based_agents() -> tuple[str, ...]:
+    """The registered agents but the learned ones (:data:`LEARNED_AGENTS`), sorted."""
+    import agents
+
+    return tuple(name for name in agents.available() if name not in LEARNED_AGENTS)
+
 
 RL_MODULES: dict[str, str] = {
     "torch": "torch",

@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 
-import agents
 from agents.parallel import progress_bar as make_bar
 from agents.runner import check_parallel, ci_half_width, run
 from noma_split_env import PRESETS, Scenario
@@ -47,6 +46,7 @@ from noma_split_env.files import (
     write_rows,
 )
 from noma_split_env.scenario import FIELD_RANGES
+from train.extras import model_based_agents
 
 __all__ = [
     "STUDIES",
@@ -233,11 +233,12 @@ class SweepConfig:
                     Scenario.preset(self.scenario, **{name: value})
                 except ValueError as error:
                     raise ValueError(f"--vary {name}={_label(value)}: {error}") from None
-        available = agents.available()
+        valid = model_based_agents()
         for name in self.agents:
-            if name not in available or name == "sb3":
-                valid = ", ".join(n for n in available if n != "sb3")
-                raise ValueError(f"sweep.agents: unknown agent {name!r}; choose from {valid}")
+            if name not in valid:
+                raise ValueError(
+                    f"sweep.agents: unknown agent {name!r}; choose from {', '.join(valid)}"
+                )
         if not self.agents:
             raise ValueError("sweep.agents: got none, allowed: at least one agent")
         if not isinstance(self.steps, int) or isinstance(self.steps, bool) or self.steps < 1:
