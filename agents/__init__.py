@@ -21,5 +21,5 @@ __all__ = [
 ]
 
 # Built-in solvers: one import and one register() line each (in their modules).
-from agents import exhaustive, heuristics, li_gd  # noqa: F401
+from agents import exhaustive, heuristics, li_gd, lyapunov  # noqa: F401
 from agents.refine import Refined

@@ -24,6 +24,7 @@ from noma_split_env.wrappers import FlatBoxAction, MultiDiscreteAction
 __all__ = [
     "ENV_IDS",
     "PRESETS",
+    "QUEUE_ENV_IDS",
     "Allocation",
     "DnnProfile",
     "FlatBoxAction",
@@ -52,8 +53,22 @@ ENV_IDS: dict[str, str] = {
 """Registered ids and the preset each one runs."""
 
 
+QUEUE_ENV_IDS: dict[str, str] = {
+    "NomaSplit-queue-v0": "default",
+    "NomaSplit-queue-tiny-v0": "tiny",
+    "NomaSplit-queue-dense-v0": "dense",
+    "NomaSplit-queue-massive-v0": "massive",
+}
+"""Registered ids of the queued env (:mod:`noma_split_env.queue`) and their presets."""
+
+
 def register_envs() -> None:
     """Register every NomaSplit id with Gymnasium (idempotent)."""
+    for env_id, preset in QUEUE_ENV_IDS.items():
+        if env_id not in registry:
+            register(
+                id=env_id, entry_point="noma_split_env.queue:QueueEnv", kwargs={"scenario": preset}
+            )
     for env_id, preset in ENV_IDS.items():
         if env_id not in registry:
             # No TimeLimit: the env truncates at its scenario's max_episode_steps,

@@ -164,8 +164,8 @@ class KernelSlot(NamedTuple):
     """A slot as the compiled kernels take it (:func:`kernel_slot` builds it).
 
     Arrays are those of :class:`~noma_split_env.Slot`: ``[K, N]`` linear gains,
-    ``[K]`` layer counts ``L_k``, ``[K, L_max+1]`` device workload [FLOP] and upload
-    size [bit] per split, ``[K]`` whole-network workload [FLOP], result size [bit],
+    ``[K]`` layer counts ``L_k``, ``[K, L_max+1]`` device workload [FLOP], upload
+    size [bit] and edge workload [FLOP] per split, ``[K]`` result size [bit],
     all-local latency [s] and energy [J]; ``consts`` the scenario's constants, a
     ``[1]`` record of :data:`~noma_split_env.scenario.KERNEL_CONSTANTS_DTYPE`.
 
@@ -179,7 +179,7 @@ class KernelSlot(NamedTuple):
     num_layers: np.ndarray
     device_flops: np.ndarray
     upload_bits: np.ndarray
-    total_flops: np.ndarray
+    edge_flops: np.ndarray
     result_bits: np.ndarray
     t_ref: np.ndarray
     e_ref: np.ndarray
@@ -194,7 +194,7 @@ def kernel_slot(slot: Slot) -> KernelSlot:
         slot.num_layers,
         slot.device_flops,
         slot.upload_bits,
-        slot.total_flops,
+        slot.edge_flops,
         slot.result_bits,
         slot.t_ref,
         slot.e_ref,
@@ -298,7 +298,7 @@ def evaluate_users_into(
     active = groups.active
     g_ul, ul_members, ul_start = groups.ul_gain, groups.ul_members, groups.ul_start
     g_dl, dl_members, dl_start = groups.dl_gain, groups.dl_members, groups.dl_start
-    device_flops, upload_bits, total_flops = slot.device_flops, slot.upload_bits, slot.total_flops
+    device_flops, upload_bits, edge_flops = slot.device_flops, slot.upload_bits, slot.edge_flops
     result_bits, t_ref, e_ref = slot.result_bits, slot.t_ref, slot.e_ref
     (
         o_cost,
@@ -341,7 +341,7 @@ def evaluate_users_into(
         dl_rate = c.dl_subchannel_hz / dl_users * (np.log1p(dl_sinr) / _LN2)
         w_dev = device_flops[k, split[k]]
         d_up = upload_bits[k, split[k]]
-        w_edge = total_flops[k] - w_dev
+        w_edge = edge_flops[k, split[k]]
         f_edge = share * c.edge_freq_hz
         d_dl = result_bits[k] if on else 0.0
         t_local = w_dev / c.device_flops_per_s
@@ -534,7 +534,7 @@ def evaluate_batch_kernel(
     num_layers: np.ndarray,
     device_flops: np.ndarray,
     upload_bits: np.ndarray,
-    total_flops: np.ndarray,
+    edge_flops: np.ndarray,
     result_bits: np.ndarray,
     t_ref: np.ndarray,
     e_ref: np.ndarray,
@@ -555,7 +555,7 @@ def evaluate_batch_kernel(
     for b in prange(cells):
         slot = KernelSlot(
             ul_gain[b], dl_gain[b], num_layers[b], device_flops[b], upload_bits[b],
-            total_flops[b], result_bits[b], t_ref[b], e_ref[b], consts,
+            edge_flops[b], result_bits[b], t_ref[b], e_ref[b], consts,
         )  # fmt: skip
         share = t_ref[b] if equal_share else edge_share[b]
         parts = new_parts(k_users)

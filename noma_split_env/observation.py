@@ -64,5 +64,10 @@ def encode(
 
 
 def observe(slot: Slot) -> np.ndarray:
-    """The ``[K * F]`` observation of one slot."""
+    """The ``[K * F]`` observation of one slot (of a queued env's slot, its
+    ``[K * (F + 6)]`` observation: :func:`noma_split_env.queue.queue_observation`)."""
+    from noma_split_env.queue import QueueSlot, queue_observation
+
+    if isinstance(slot, QueueSlot):
+        return queue_observation(slot)
     return encode(slot.scenario, slot.ul_gain, slot.dl_gain, slot.distance_m, slot.model_index)

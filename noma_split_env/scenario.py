@@ -34,6 +34,7 @@ from noma_split_env.checks import check, is_int, is_real, range_text
 from noma_split_env.profiles import DnnProfile, available_profiles, load_profile
 
 __all__ = [
+    "ARRIVAL_PROCESSES",
     "FIELD_RANGES",
     "KERNEL_CONSTANTS",
     "KERNEL_CONSTANTS_DTYPE",
@@ -58,6 +59,7 @@ class ModelTable:
     upload_bits: np.ndarray  # [M, L_max+1] D(s) [bit]
     total_flops: np.ndarray  # [M] [FLOP]
     result_bits: np.ndarray  # [M] D_out [bit]
+    edge_flops: np.ndarray  # [M, L_max+1] W_edge(s) = W_tot - W_dev(s) [FLOP], 0 from L_m on
 
     @property
     def max_layers(self) -> int:
@@ -88,13 +90,15 @@ class ModelTable:
             ],
             dtype=np.float64,
         )
+        total = device[np.arange(m), [p.num_layers for p in profiles]]
         table = cls(
             profiles=profiles,
             num_layers=np.array([p.num_layers for p in profiles], dtype=np.int64),
             device_flops=device,
             upload_bits=upload,
-            total_flops=device[np.arange(m), [p.num_layers for p in profiles]],
+            total_flops=total,
             result_bits=results,
+            edge_flops=total[:, None] - device,  # exactly 0 where device == total
         )
         for arr in (
             table.num_layers,
@@ -102,6 +106,7 @@ class ModelTable:
             table.upload_bits,
             table.total_flops,
             table.result_bits,
+            table.edge_flops,
         ):
             arr.setflags(write=False)
         return table
@@ -250,6 +255,26 @@ class Scenario:
     max_episode_steps: int = 100
     """Slots per episode (the episode ends by truncation)."""
 
+    # --- queues (NomaSplit-queue-v0 only; docs/model.md section 12) --------------
+    arrival_process: str = "bernoulli"
+    """New tasks per user per slot: ``"bernoulli"`` (0 or 1, probability
+    ``arrival_rate``) or ``"poisson"`` (mean ``arrival_rate``)."""
+    arrival_rate: float = 0.3
+    """Mean new tasks per user per slot (at most 1 for Bernoulli arrivals)."""
+    queue_capacity: int = 10
+    """Tasks a device holds, the one in service included; an arrival beyond it is
+    dropped."""
+    task_deadline_slots: int = 10
+    """Slots a task has from its arrival to its result; a task not done by then is
+    abandoned and counts as a miss."""
+    drop_penalty: float = 1.0
+    """Slot-cost penalty per task dropped at a full queue, scaled by drops / K."""
+    battery_capacity_j: float | None = None
+    """Device battery [J], full at reset; None = no battery (mains power)."""
+    harvest_mean_j: float = 0.0
+    """Mean energy harvested per device per slot [J] (exponential, i.i.d.), with a
+    battery."""
+
     name: str = field(default="custom", compare=False)
     """Preset name, for display and run folders."""
 
@@ -286,6 +311,17 @@ class Scenario:
             f"{self.pathloss_exponent})",
         )
         self._check("access", self.access in ("noma", "oma"), "'noma' or 'oma'")
+        self._check(
+            "arrival_process",
+            self.arrival_process in ARRIVAL_PROCESSES,
+            " or ".join(repr(a) for a in ARRIVAL_PROCESSES),
+        )
+        if self.arrival_process == "bernoulli":
+            self._check(
+                "arrival_rate",
+                self.arrival_rate <= 1.0,
+                "a probability in [0, 1] with arrival_process='bernoulli'",
+            )
         self._check(
             "allocate_edge_share", isinstance(self.allocate_edge_share, bool), "True or False"
         )
@@ -400,6 +436,9 @@ class Scenario:
         return self.device_capacitance * self.device_freq_hz**2 / self.device_flops_per_cycle
 
 
+ARRIVAL_PROCESSES = ("bernoulli", "poisson")
+"""Allowed values of :attr:`Scenario.arrival_process`."""
+
 FIELD_RANGES: dict[str, FieldRange] = {
     "num_users": FieldRange(1, 256, integer=True),
     "num_subchannels": FieldRange(1, 64, integer=True),
@@ -434,6 +473,12 @@ FIELD_RANGES: dict[str, FieldRange] = {
     "latency_cap_s": FieldRange(1e-3, 1e5, "s"),
     "failure_penalty": FieldRange(1e-6, 1e6),
     "max_episode_steps": FieldRange(1, 10**9, integer=True),
+    "arrival_rate": FieldRange(0.0, 100.0, "tasks/slot"),
+    "queue_capacity": FieldRange(1, 10**6, integer=True),
+    "task_deadline_slots": FieldRange(1, 10**9, integer=True),
+    "drop_penalty": FieldRange(0.0, 1e6),
+    "battery_capacity_j": FieldRange(1e-6, 1e6, "J", optional=True),
+    "harvest_mean_j": FieldRange(0.0, 1e6, "J"),
 }
 """The allowed range of every numeric :class:`Scenario` field (docs/model.md section 8
 lists them with the defaults and sources). Besides these, ``min_distance_m <

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numba import njit
@@ -37,10 +38,15 @@ class Slot:
         num_layers: ``[K]`` ``L_k``.
         device_flops: ``[K, L_max+1]`` ``W_dev(s)`` [FLOP] per split.
         upload_bits: ``[K, L_max+1]`` ``D(s)`` [bit] per split.
-        total_flops: ``[K]`` whole-network workload [FLOP].
+        edge_flops: ``[K, L_max+1]`` ``W_edge(s)`` [FLOP] per split, the edge's part:
+            ``W_tot - W_dev(s)`` for a fresh task, 0 at ``s = L_k``.
         result_bits: ``[K]`` ``D_out`` [bit].
         t_ref: ``[K]`` all-local latency ``T_ref,k`` [s].
         e_ref: ``[K]`` all-local energy ``E_ref,k`` [J].
+
+    The per-split tables describe the work left to do: for a fresh task (every slot of
+    ``NomaSplit-v0``) the whole network; the queued env (:mod:`noma_split_env.queue`)
+    also hands solvers slots whose tables hold what is left of a task in progress.
     """
 
     scenario: Scenario
@@ -51,7 +57,7 @@ class Slot:
     num_layers: np.ndarray
     device_flops: np.ndarray
     upload_bits: np.ndarray
-    total_flops: np.ndarray
+    edge_flops: np.ndarray
     result_bits: np.ndarray
     t_ref: np.ndarray
     e_ref: np.ndarray
@@ -119,6 +125,30 @@ class Slot:
         return self.scenario.num_subchannels
 
     @property
+    def total_flops(self) -> np.ndarray:
+        """``[K]`` the work [FLOP] of offloading from the input (``s = 0``): device plus
+        edge part, the whole network for a fresh task."""
+        return self.device_flops[:, 0] + self.edge_flops[:, 0]
+
+    @cached_property
+    def task_class(self) -> np.ndarray:
+        """``[K]`` int: users with equal values have identical task tables (every split
+        costs them the same work), so they can exchange splits. In v0 that is the
+        model; the queued env's tasks in progress differ from fresh ones."""
+        rows = np.column_stack(
+            (
+                self.num_layers,
+                self.device_flops,
+                self.upload_bits,
+                self.edge_flops,
+                self.result_bits,
+                self.t_ref,
+                self.e_ref,
+            )
+        )
+        return np.unique(rows, axis=0, return_inverse=True)[1].reshape(-1)
+
+    @property
     def profiles(self) -> tuple[DnnProfile, ...]:
         """Each user's DNN profile."""
         mix = self.scenario.profiles
@@ -129,10 +159,10 @@ def task_arrays(scenario: Scenario, model_index: np.ndarray) -> tuple[np.ndarray
     """The per-task tables of :class:`Slot`, for tasks ``model_index`` of any shape ``[...]``.
 
     Returns, in the order of the :class:`Slot` attributes: ``num_layers [...]``,
-    ``device_flops [..., L_max+1]``, ``upload_bits [..., L_max+1]``, ``total_flops [...]``,
-    ``result_bits [...]``, ``t_ref [...]`` = ``W / (f_d phi_d)`` [s] and ``e_ref [...]`` =
-    ``W kappa_d f_d^2 / phi_d`` [J] (the all-local latency and energy, docs/model.md
-    section 5). The one place where a task becomes its tables.
+    ``device_flops [..., L_max+1]``, ``upload_bits [..., L_max+1]``, ``edge_flops [...,
+    L_max+1]``, ``result_bits [...]``, ``t_ref [...]`` = ``W / (f_d phi_d)`` [s] and
+    ``e_ref [...]`` = ``W kappa_d f_d^2 / phi_d`` [J] (the all-local latency and energy,
+    docs/model.md section 5). The one place where a task becomes its tables.
     """
     table = scenario.model_table
     total = table.total_flops[model_index]
@@ -140,7 +170,7 @@ def task_arrays(scenario: Scenario, model_index: np.ndarray) -> tuple[np.ndarray
         table.num_layers[model_index],
         table.device_flops[model_index],
         table.upload_bits[model_index],
-        total,
+        table.edge_flops[model_index],
         table.result_bits[model_index],
         total / scenario.device_flops_per_s,
         total * scenario.device_joule_per_flop,

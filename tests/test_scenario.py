@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from noma_split_env import PRESETS, Allocation, NomaSplitEnv, Scenario, evaluate
 from noma_split_env.dynamics import CellDynamics
+from noma_split_env.queue import QueueEnv
 from noma_split_env.scenario import FIELD_RANGES
 
 
@@ -169,6 +170,8 @@ def consistent(values: dict[str, object]) -> dict[str, object]:
         radius = min(d_min * 2, FIELD_RANGES["cell_radius_m"].hi)
         d_min = min(d_min, radius / 2)
     out["cell_radius_m"], out["min_distance_m"] = radius, d_min
+    if float(out.get("arrival_rate", 0.0)) > 1.0:  # Bernoulli arrivals are probabilities
+        out["arrival_process"] = "poisson"
     return out
 
 
@@ -211,6 +214,15 @@ def assert_finite_everywhere(scenario: Scenario) -> None:
             if isinstance(value, np.ndarray) and value.dtype.kind == "f":
                 assert np.all(np.isfinite(value)), key
         assert all(np.isfinite(v) for v in info["reward_terms"].values())
+    queued = QueueEnv(scenario)  # the same physics with queues
+    obs, _ = queued.reset(seed=0)
+    for action in admissible_actions(env):
+        obs, reward, _, _, info = queued.step(action)
+        assert np.all(np.isfinite(obs)) and queued.observation_space.contains(obs)
+        assert np.isfinite(reward), (scenario, action)
+        for key, value in info.items():
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                assert np.all(np.isfinite(value)), key
 
 
 @pytest.mark.parametrize("name", sorted(FIELD_RANGES))

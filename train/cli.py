@@ -222,6 +222,51 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- queue
+def _queue(args: argparse.Namespace) -> int:
+    from datetime import datetime
+    from pathlib import Path
+
+    from agents.lyapunov import Lyapunov
+    from noma_split_env import Scenario
+    from noma_split_env.queue import QUEUE_DEFAULTS
+    from train.queued import load_sweep
+    from train.sweep import parse_vary
+
+    fields = dict(QUEUE_DEFAULTS)
+    for text in args.set or ():
+        name, values = parse_vary(text)
+        if len(values) != 1:
+            raise ValueError(f"--set {text!r}: give one value, FIELD=VALUE")
+        fields[name] = values[0]
+    _, rates = parse_vary(f"arrival_rate={args.rates}")
+    scenario = Scenario.preset(args.scenario, **fields)
+    for rate in rates:
+        scenario.replace(arrival_rate=rate)  # every rate checked before anything runs
+    agents = {a: Lyapunov(v=args.v) if a == "lyapunov" else a for a in args.agents}
+    out = Path(args.out or f"results/queue__{args.scenario}__{datetime.now():%Y%m%d-%H%M%S}")
+    steps = args.steps or scenario.max_episode_steps
+    print(
+        f"NomaSplit queue: scenario={args.scenario} agents={' '.join(args.agents)} "
+        f"rates={','.join(f'{r:g}' for r in rates)} seeds={args.seeds} steps={steps}"
+    )
+    start = time.perf_counter()
+    summary = load_sweep(
+        agents, scenario, rates, range(args.seeds), out, steps, args.workers, args.progress_bar
+    )
+    print(f"{'rate':>5} {'agent':<10} {'cost':>16} {'drops':>7} {'misses':>7} {'queue':>6} "
+          f"{'sojourn[ms]':>12} {'decide[ms]':>11}")  # fmt: skip
+    for r in summary:
+        print(
+            f"{r['value']:>5g} {r['agent']:<10} {r['cost_mean']:>8.4f} ±{r['cost_ci']:.4f} "
+            f"{r['drop_rate']:>7.3f} {r['miss_rate']:>7.3f} {r['queue_mean']:>6.2f} "
+            f"{r['sojourn_ms_mean']:>12.0f} {r['decision_time_ms']:>11.2f}"
+        )
+    print(f"\nresults: {out} (episodes.csv, summary.csv, summary.json, load.png)")
+    print(f"wall time: {time.perf_counter() - start:.0f} s")
+    return 0
+
+
 # --------------------------------------------------------------------------- parsing
 def _command(args: argparse.Namespace) -> str:
     """The command line as typed, for the summaries (``noma-split compare ...``)."""
@@ -404,6 +449,35 @@ def build_parser() -> argparse.ArgumentParser:
     _output_arguments(sw, "results/sweep__<scenario>__<time>")
     _parallel_arguments(sw)
     sw.set_defaults(handler=_sweep)
+
+    qu = sub.add_parser(
+        "queue",
+        help="agents on the queued env (NomaSplit-queue-v0) against the arrival rate",
+        description="Run agents on the queued env at each arrival rate, the same arrivals "
+        "and channels for all; write episodes, a summary with 95% CIs and load.png.",
+        formatter_class=_Help,
+    )
+    qu.add_argument("--scenario", type=scenario, default="default", help=scenarios)
+    qu.add_argument(
+        "--agents",
+        nargs="+",
+        type=_choice("agent", _agents()),
+        default=["all-local", "li-gd", "lyapunov"],
+        help=agent_names,
+    )
+    qu.add_argument("--rates", default="0.3,0.5,0.7,0.9", help="arrival rates [tasks/slot]")
+    qu.add_argument("--v", type=float, default=1.0, help="V of the lyapunov agent")
+    qu.add_argument(
+        "--set", action="append", metavar="FIELD=VALUE", help="a Scenario field (repeatable)"
+    )
+    qu.add_argument("--seeds", type=_positive_int, default=3, help="episodes: seeds 0..N-1")
+    qu.add_argument("--steps", type=_positive_int, help="slots per episode (default 500)")
+    qu.add_argument("--out", help="results folder (default: results/queue__<scenario>__<time>)")
+    qu.add_argument("--workers", type=_positive_int, help="parallel workers (default: every core)")
+    qu.add_argument(
+        "--no-progress-bar", dest="progress_bar", action="store_false", help="no progress bar"
+    )
+    qu.set_defaults(handler=_queue)
     return parser
 
 

@@ -272,6 +272,9 @@ class GradientDescent(BaseAgent):
         point = Point(np.zeros(k_users), np.zeros(k_users), np.zeros(k_users))  # revived
         best: Candidate | None = None
         iterations = np.zeros(l_max, dtype=np.int64)
+        if l_max == 0:  # nobody can offload (the queued env's local and idle users)
+            self._joint_iterations = iterations
+            return Candidate(prob.cost(levels, ul, dl, point), levels.copy(), ul, dl, point)
         for t in range(l_max):
             split = (2 * t * levels + l_max) // (2 * l_max)
             start = point if self.warm_start else prob.default_start(split)
@@ -738,11 +741,13 @@ def _subchannel_moves(
 def _split_swap_partners(
     slot: Slot, split: np.ndarray, ul: np.ndarray, k: int, max_swaps: int
 ) -> np.ndarray:
-    """Users of k's model at another split, at most ``max_swaps``: those whose uplink
-    gain differs most from k's (a swap matters most between unlike channels)."""
+    """Users with k's task tables (its model, in v0) at another split, at most
+    ``max_swaps``: those whose uplink gain differs most from k's (a swap matters most
+    between unlike channels)."""
     if max_swaps == 0:
         return np.zeros(0, dtype=np.int64)
-    same = np.flatnonzero((slot.model_index == slot.model_index[k]) & (split != split[k]))
+    tasks = slot.task_class
+    same = np.flatnonzero((tasks == tasks[k]) & (split != split[k]))
     own = slot.ul_gain[np.arange(slot.num_users), ul]
     with np.errstate(divide="ignore", invalid="ignore"):
         score = np.abs(np.log(own[same] / own[k]))
