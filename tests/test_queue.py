@@ -374,3 +374,66 @@ def test_queue_command_runs_and_rejects_bad_fields(tmp_path, capsys):
     assert "arrival_rate" in capsys.readouterr().err
     assert main(["queue", "--set", "queue_capacty=3", "--steps", "5"]) == 2
     assert "queue_capacty" in capsys.readouterr().err
+
+
+def test_env_queue_config_picks_its_tuned_section_and_refuses_what_does_not_fit():
+    pytest.importorskip("stable_baselines3")
+    from train.config import load_config
+
+    config = load_config("ppo", overrides={"env": "queue"})
+    assert config.env_id == "NomaSplit-queue-v0"
+    assert config.hyperparams["gamma"] > 0 and config.reward == "cost"
+    assert config.make_scenario().slot_duration_s == 0.1
+    assert isinstance(config.make_env(), QueueEnv)
+    with pytest.raises(ValueError, match=r"config\.reward.*queue"):
+        load_config("ppo", overrides={"env": "queue", "reward": "log-cost"})
+    with pytest.raises(ValueError, match=r"config\.init.*queue"):
+        load_config("ppo", overrides={"env": "queue", "init": "bc"})
+    with pytest.raises(ValueError, match=r"config\.env"):
+        load_config("ppo", overrides={"env": "queued"})
+
+
+def test_a_policy_trained_on_the_queued_env_acts_there(tmp_path, capsys):
+    pytest.importorskip("stable_baselines3")
+    import yaml
+
+    from train.cli import main
+    from train.sb3_agent import SB3Agent
+
+    config = tmp_path / "q.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "env": "queue",
+                "scenario": "tiny",
+                "n_envs": 2,
+                "eval_freq": 128,
+                "eval_episodes": 1,
+                "checkpoint_freq": 0,
+                "scenario_overrides": {"max_episode_steps": 32, "arrival_rate": 0.6},
+                "policy_kwargs": {"hidden": 16, "rounds": 1, "activation_fn": "tanh"},
+                "hyperparams": {"n_steps": 64, "batch_size": 64, "n_epochs": 1},
+            }
+        )
+    )
+    runs = tmp_path / "runs"
+    argv = ["train", "--algo", "ppo", "--config", str(config), "--timesteps", "128"]
+    assert main([*argv, "--runs-dir", str(runs), "--no-progress-bar"]) == 0
+    (run,) = list(runs.iterdir())
+    assert run.name.startswith("queue-tiny__ppo__0__")
+    assert "noma-split queue --run" in capsys.readouterr().out
+    policy = SB3Agent(run)
+    env = QueueEnv(policy.config.make_scenario())
+    env.reset(seed=0)
+    for _ in range(5):
+        allocation = policy.act(env.slot)
+        allocation.check(env.slot)
+        env.step_allocation(allocation)
+    with pytest.raises(ValueError, match="does not fit"):
+        policy.check_scenario(Scenario.preset("default"))
+    out = tmp_path / "cmp"
+    argv = ["queue", "--scenario", "tiny", "--agents", "all-local", "--run", str(run),
+            "--rates", "0.6", "--seeds", "1", "--steps", "8", "--out", str(out),
+            "--no-progress-bar", "--workers", "1"]  # fmt: skip
+    assert main(argv) == 0
+    assert "ppo" in capsys.readouterr().out

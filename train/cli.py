@@ -79,7 +79,9 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.resume:
         given = [
-            f for f in ("algo", "scenario", "seed", "config", "n_envs", "init") if getattr(args, f)
+            f
+            for f in ("algo", "scenario", "env", "seed", "config", "n_envs", "init")
+            if getattr(args, f)
         ]
         if given:
             flags = ", ".join("--" + f.replace("_", "-") for f in given)
@@ -95,6 +97,7 @@ def _train(args: argparse.Namespace) -> int:
             path=args.config,
             overrides={
                 "scenario": args.scenario,
+                "env": args.env,
                 "timesteps": args.timesteps,
                 "seed": args.seed,
                 "n_envs": args.n_envs,
@@ -103,7 +106,8 @@ def _train(args: argparse.Namespace) -> int:
         )
         print(
             f"NomaSplit train: algo={config.algo} scenario={config.scenario} "
-            f"timesteps={config.timesteps} seed={config.seed} view={config.action_view}"
+            + (f"env={config.env} " if config.env != "v0" else "")
+            + f"timesteps={config.timesteps} seed={config.seed} view={config.action_view}"
             + (f" init={config.init}" if config.init != "none" else "")
         )
         result = train(config, args.runs_dir, progress_bar=args.progress_bar)
@@ -119,7 +123,12 @@ def _train(args: argparse.Namespace) -> int:
     print(f"trained {result.timesteps} steps in {result.wall_time_s:.0f} s{last}")
     print(f"run folder: {result.run_dir}")
     print("  model.zip, vecnormalize.pkl, config.yaml, learning_curve.csv/.png, tb/ (TensorBoard)")
-    print(f"compare it: noma-split compare --run {result.run_dir}")
+    from train.config import read_yaml
+
+    if read_yaml(result.run_dir / "config.yaml").get("env") == "queue":
+        print(f"compare it: noma-split queue --run {result.run_dir}")
+    else:
+        print(f"compare it: noma-split compare --run {result.run_dir}")
     return 0
 
 
@@ -244,10 +253,24 @@ def _queue(args: argparse.Namespace) -> int:
     for rate in rates:
         scenario.replace(arrival_rate=rate)  # every rate checked before anything runs
     agents = {a: Lyapunov(v=args.v) if a == "lyapunov" else a for a in args.agents}
+    for run_dir in args.run or ():
+        from train.extras import require_rl
+
+        require_rl("noma-split queue --run")
+        from train.sb3_agent import SB3Agent
+
+        policy = SB3Agent(run_dir)
+        if policy.config.env != "queue":
+            raise ValueError(
+                f"--run {run_dir!r}: trained on env {policy.config.env!r}, allowed: a run "
+                "trained with --env queue"
+            )
+        policy.check_scenario(scenario)
+        agents[policy.algo if policy.algo not in agents else f"{policy.algo}-{len(agents)}"] = policy
     out = Path(args.out or f"results/queue__{args.scenario}__{datetime.now():%Y%m%d-%H%M%S}")
     steps = args.steps or scenario.max_episode_steps
     print(
-        f"NomaSplit queue: scenario={args.scenario} agents={' '.join(args.agents)} "
+        f"NomaSplit queue: scenario={args.scenario} agents={' '.join(agents)} "
         f"rates={','.join(f'{r:g}' for r in rates)} seeds={args.seeds} steps={steps}"
     )
     start = time.perf_counter()
@@ -352,6 +375,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument("--algo", type=_choice("algorithm", ALGOS), help=f"{algos} (default: ppo)")
     tr.add_argument("--scenario", type=scenario, help=f"{scenarios} (default: the config's)")
+    tr.add_argument(
+        "--env",
+        type=_choice("env", ("v0", "queue")),
+        help="v0, or queue: the queued variant NomaSplit-queue-v0 (default: the config's)",
+    )
     tr.add_argument(
         "--timesteps",
         type=_int_at_least(0),
@@ -467,6 +495,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     qu.add_argument("--rates", default="0.3,0.5,0.7,0.9", help="arrival rates [tasks/slot]")
     qu.add_argument("--v", type=float, default=1.0, help="V of the lyapunov agent")
+    qu.add_argument(
+        "--run",
+        action="append",
+        metavar="RUN_DIR",
+        help="also a policy trained with noma-split train --env queue (repeatable)",
+    )
     qu.add_argument(
         "--set", action="append", metavar="FIELD=VALUE", help="a Scenario field (repeatable)"
     )

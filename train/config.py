@@ -50,7 +50,6 @@ import numpy as np
 from noma_split_env import PRESETS, NomaSplitEnv, Scenario
 from noma_split_env.checks import check, check_number, is_int, range_text
 from noma_split_env.files import atomic_write
-from noma_split_env.observation import num_features
 from noma_split_env.wrappers import FlatBoxAction, MultiDiscreteAction
 from train.extras import model_based_agents, require_rl
 
@@ -97,6 +96,10 @@ ACTION_VIEWS = ("multidiscrete", "box")
 
 REWARDS = ("cost", "log-cost")
 """Training reward: ``cost`` = the env's reward ``-C``; ``log-cost`` = ``-ln C``."""
+
+ENVS = ("v0", "queue")
+"""The env a policy trains on: ``v0`` (``NomaSplit-v0`` and its presets' ids) or
+``queue`` (``NomaSplit-queue-v0`` and its presets' ids, :mod:`noma_split_env.queue`)."""
 
 INITS = ("none", "bc")
 """Policy starts: random weights, or behaviour cloning of an expert (:mod:`train.imitation`)."""
@@ -355,6 +358,11 @@ class TrainConfig:
     """Algorithm: ``ppo``, ``a2c`` (MultiDiscrete or Box view), ``sac``, ``td3`` (Box)."""
     scenario: str = "default"
     """Scenario preset the policy is trained on (``tiny``, ``default``, ...)."""
+    env: str = "v0"
+    """``v0`` (slots independent of the decisions) or ``queue`` (the queued variant, where
+    decisions shape the next slots: train with ``gamma > 0``; the preset gets the queued
+    env's slot length and episode length, :data:`noma_split_env.queue.QUEUE_DEFAULTS`,
+    before ``scenario_overrides``)."""
     scenario_overrides: dict[str, Any] = field(default_factory=dict)
     """Scenario fields changed on top of the preset, e.g. ``{latency_weight: 0.8}``."""
     timesteps: int = 200_000
@@ -462,6 +470,12 @@ class TrainConfig:
         ok = not self.action_noise_sigma or algo not in ON_POLICY
         allowed = f"0 for {algo} (off-policy algorithms only)"
         check(owner, "action_noise_sigma", self.action_noise_sigma, ok, allowed)
+        check(owner, "env", self.env, self.env in ENVS, " or ".join(ENVS))
+        if self.env == "queue":  # an idle cell costs 0: ln 0 has no value
+            ok = self.reward == "cost"
+            check(owner, "reward", self.reward, ok, "cost with env: queue (its cost may be 0)")
+            ok = self.init == "none"
+            check(owner, "init", self.init, ok, "none with env: queue (bc clones v0 slots)")
         check(owner, "init", self.init, self.init in INITS, " or ".join(INITS))
         ok = self.init == "none" or algo in ON_POLICY
         check(owner, "init", self.init, ok, f"none for {algo} (bc: ppo and a2c)")
@@ -626,7 +640,29 @@ class TrainConfig:
 
     def make_scenario(self) -> Scenario:
         """The scenario the policy is trained on."""
+        if self.env == "queue":
+            from noma_split_env.queue import QUEUE_DEFAULTS
+
+            return Scenario.preset(self.scenario, **{**QUEUE_DEFAULTS, **self.scenario_overrides})
         return Scenario.preset(self.scenario, **self.scenario_overrides)
+
+    def make_env(self, scenario: Scenario | None = None, info_level: str = "full") -> Any:
+        """A fresh env of the config (``NomaSplitEnv`` or ``QueueEnv``) on ``scenario``
+        (default :meth:`make_scenario`)."""
+        scenario = self.make_scenario() if scenario is None else scenario
+        if self.env == "queue":
+            from noma_split_env.queue import QueueEnv
+
+            return QueueEnv(scenario, info_level=info_level)
+        return NomaSplitEnv(scenario, info_level=info_level)
+
+    @property
+    def env_id(self) -> str | None:
+        """The registered id of the config's env and preset."""
+        from noma_split_env import ENV_IDS, QUEUE_ENV_IDS
+
+        ids = QUEUE_ENV_IDS if self.env == "queue" else ENV_IDS
+        return next((i for i, name in ids.items() if name == self.scenario), None)
 
     def check_memory(self) -> None:
         """Refuse, before anything is allocated, a rollout or replay buffer larger than
@@ -707,13 +743,12 @@ def _gb(n: int) -> str:
 
 def _buffer_sizes(config: TrainConfig) -> tuple[int, int]:
     """(observation size ``K x F``, action size of the view) of ``config``'s scenario."""
-    scenario = config.make_scenario()
-    env = NomaSplitEnv(scenario)
+    env = config.make_env()
     if config.action_view == "multidiscrete":
         view: Any = MultiDiscreteAction(env, power_levels=config.power_levels)
     else:
         view = FlatBoxAction(env)
-    return scenario.num_users * num_features(scenario), int(np.prod(view.action_space.shape))
+    return int(np.prod(env.observation_space.shape)), int(np.prod(view.action_space.shape))
 
 
 def _sorted(keys: set[Any]) -> list[str]:
@@ -799,18 +834,19 @@ def read_yaml(path: str | PathLike[str]) -> dict[str, Any]:
     return data
 
 
-def tuned_settings(algo: str, scenario: Any) -> dict[str, Any]:
-    """The settings tuned for ``algo`` on the env id of preset ``scenario``:
-    ``train/hyperparams/<algo>.yml`` holds one section per env id (``NomaSplit-v0``,
-    ``NomaSplit-dense-v0``, ...), as RL Baselines3 Zoo keeps them; empty for an id
-    without a section."""
-    from noma_split_env import ENV_IDS
+def tuned_settings(algo: str, scenario: Any, env: Any = "v0") -> dict[str, Any]:
+    """The settings tuned for ``algo`` on the env id of preset ``scenario`` and env
+    ``env`` (:data:`ENVS`): ``train/hyperparams/<algo>.yml`` holds one section per env
+    id (``NomaSplit-v0``, ``NomaSplit-dense-v0``, ``NomaSplit-queue-v0``, ...), as RL
+    Baselines3 Zoo keeps them; empty for an id without a section."""
+    from noma_split_env import ENV_IDS, QUEUE_ENV_IDS
 
     path = HYPERPARAMS_DIR / f"{algo}.yml"
     if not path.is_file():
         return {}
     sections = read_yaml(path)
-    env_id = next((i for i, name in ENV_IDS.items() if name == scenario), None)
+    ids = QUEUE_ENV_IDS if env == "queue" else ENV_IDS
+    env_id = next((i for i, name in ids.items() if name == scenario), None)
     section = sections.get(env_id) or {}
     if not isinstance(section, dict):
         raise ValueError(f"{path}: section {env_id!r} is not a mapping of settings")
@@ -852,7 +888,8 @@ def load_config(
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     base = read_yaml(default_config_path(algo))
     scenario = given.get("scenario", user.get("scenario", base.get("scenario")))
-    merged = _merge(_merge(base, tuned_settings(algo, scenario)), user)
+    env = given.get("env", user.get("env", base.get("env", "v0")))
+    merged = _merge(_merge(base, tuned_settings(algo, scenario, env)), user)
     merged.update(given)
     merged["algo"] = algo
     names = [f.name for f in dataclasses.fields(TrainConfig)]

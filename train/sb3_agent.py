@@ -38,9 +38,8 @@ from typing import Any
 import numpy as np
 
 from agents.base import BaseAgent
-from noma_split_env import Allocation, NomaSplitEnv, Scenario, Slot, observe
+from noma_split_env import Allocation, Scenario, Slot, observe
 from noma_split_env.actions import ActionDecoder
-from noma_split_env.observation import num_features
 from train.extras import require_rl
 from train.training import files_of, final_files, view_wrapper
 
@@ -115,7 +114,7 @@ class SB3Agent(BaseAgent):
         self._obs_shape = tuple(self.model.observation_space.shape)
         self._normalizer = self._load_normalizer(norm_path)
         scenario = self.config.make_scenario()
-        self._view = view_wrapper(self.config)(NomaSplitEnv(scenario))
+        self._view = view_wrapper(self.config)(self.config.make_env(scenario))
         self._box = self.config.action_view == "box"
         self._decoders: dict[int, tuple[Any, ActionDecoder]] = {}
         import torch
@@ -159,8 +158,9 @@ class SB3Agent(BaseAgent):
         """Raise ``ValueError`` unless the policy can act on ``scenario``'s slots: the
         same observation and action shapes (users, subchannels, model mix) as its run's."""
         sc = scenario
-        shape = (sc.num_users * num_features(sc),)
-        actions = view_wrapper(self.config)(NomaSplitEnv(sc)).action_space
+        env = self.config.make_env(sc)
+        shape = env.observation_space.shape
+        actions = view_wrapper(self.config)(env).action_space
         if shape != self._obs_shape or actions != self.model.action_space:
             raise ValueError(
                 f"sb3 agent {str(self.run_dir)!r}: trained on {self.config.scenario!r}, which "

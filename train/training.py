@@ -89,7 +89,6 @@ import gymnasium as gym
 import numpy as np
 
 from agents.base import caused_by_interrupt
-from noma_split_env import NomaSplitEnv
 from noma_split_env.files import atomic_path, atomic_write, check_output_dir, exclusive_dir
 from noma_split_env.wrappers import FlatBoxAction, MultiDiscreteAction
 from train.config import TrainConfig, activation_class, algorithm_class, load_config
@@ -186,7 +185,7 @@ def _env_factory(config: TrainConfig, reward: str) -> Callable[[], gym.Env]:
     wrap = view_wrapper(config)
 
     def make() -> gym.Env:
-        return Monitor(TrainingEnv(wrap(NomaSplitEnv(scenario, info_level="costs")), reward=reward))
+        return Monitor(TrainingEnv(wrap(config.make_env(scenario, "costs")), reward=reward))
 
     return make
 
@@ -576,9 +575,11 @@ def _previous_evaluations(run_dir: Path, upto: int, log: Log) -> list[dict[str, 
 
 # --------------------------------------------------------------------------- run folder
 def run_name(config: TrainConfig, when: datetime | None = None) -> str:
-    """``<scenario>__<algo>__<seed>__<YYYYmmdd-HHMMSS>``."""
+    """``<scenario>__<algo>__<seed>__<YYYYmmdd-HHMMSS>`` (``queue-<scenario>`` on the
+    queued env)."""
     stamp = (when or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    return f"{config.scenario}__{config.algo}__{config.seed}__{stamp}"
+    scenario = f"queue-{config.scenario}" if config.env == "queue" else config.scenario
+    return f"{scenario}__{config.algo}__{config.seed}__{stamp}"
 
 
 def new_run_dir(
