@@ -266,7 +266,8 @@ def _queue(args: argparse.Namespace) -> int:
                 "trained with --env queue"
             )
         policy.check_scenario(scenario)
-        agents[policy.algo if policy.algo not in agents else f"{policy.algo}-{len(agents)}"] = policy
+        label = policy.algo if policy.algo not in agents else f"{policy.algo}-{len(agents)}"
+        agents[label] = policy
     out = Path(args.out or f"results/queue__{args.scenario}__{datetime.now():%Y%m%d-%H%M%S}")
     steps = args.steps or scenario.max_episode_steps
     print(
