@@ -85,6 +85,8 @@ class QueueSlot(Slot):
         head_work: ``[K]`` FLOP of the head task's whole network (0 when idle).
         remaining_flops: ``[K]`` device plus edge FLOP left of the head task.
         remaining_bits: ``[K]`` upload plus download bits left of the head task.
+        head_bits: ``[K]`` upload plus download bits of the head task at its split
+            (``D(s) + D_out``), 0 before it starts or when it is local.
         battery_j: ``[K]`` battery level [J]; ``inf`` without a battery.
     """
 
@@ -95,21 +97,16 @@ class QueueSlot(Slot):
     head_work: np.ndarray
     remaining_flops: np.ndarray
     remaining_bits: np.ndarray
+    head_bits: np.ndarray
     battery_j: np.ndarray
 
 
 def queue_features(slot: QueueSlot) -> np.ndarray:
     """``[K, QUEUE_FEATURES]`` in ``[0, 1]``: queue length / ``queue_capacity``, head
     age / ``task_deadline_slots``, the head's FLOP left / its network's FLOP, its bits
-    left / (its current upload plus download size, or 1 bit), 1 if it is offloading,
-    battery / ``battery_capacity_j`` (1 without a battery)."""
+    left / its bits at its split (1 before it starts, 0 when local), 1 if it is
+    offloading, battery / ``battery_capacity_j`` (1 without a battery)."""
     sc = slot.scenario
-    left_bits = slot.remaining_bits
-    bits_scale = np.maximum(
-        slot.upload_bits[np.arange(sc.num_users), np.zeros(sc.num_users, np.int64)]
-        + slot.result_bits,
-        1.0,
-    )
     battery = (
         np.ones(sc.num_users)
         if sc.battery_capacity_j is None
@@ -125,7 +122,16 @@ def queue_features(slot: QueueSlot) -> np.ndarray:
                 out=np.zeros(sc.num_users),
                 where=slot.head_work > 0,
             ),
-            np.where(slot.head_state == FRESH, 1.0, left_bits / bits_scale),
+            np.where(
+                slot.head_state == FRESH,
+                1.0,
+                np.divide(
+                    slot.remaining_bits,
+                    slot.head_bits,
+                    out=np.zeros(sc.num_users),
+                    where=slot.head_bits > 0,
+                ),
+            ),
             (slot.head_state == OFFLOADING).astype(np.float64),
             battery,
         ),
@@ -162,6 +168,7 @@ class _Queues:
         self.r_edge = np.zeros(k)  # edge FLOP left
         self.r_dl = np.zeros(k)  # download bits left
         self.fallback = np.zeros(k)  # FLOP the device adds to finish an offloading task
+        self.bits = np.zeros(k)  # D(s) + D_out of an offloading task
         cap = scenario.battery_capacity_j
         self.battery = np.full(k, np.inf if cap is None else float(cap))
         self.totals = {"arrived": 0, "completed": 0, "dropped": 0, "expired": 0}
@@ -247,6 +254,7 @@ class _Queues:
             work,
             left_flops,
             left_bits,
+            np.where(self.state == OFFLOADING, self.bits, 0.0),
             self.battery.copy(),
         )
 
@@ -336,6 +344,7 @@ class _Queues:
         self.r_up[k] = table.upload_bits[m, s]
         self.r_edge[k] = self.fallback[k] = table.edge_flops[m, s]
         self.r_dl[k] = table.result_bits[m]
+        self.bits[k] = self.r_up[k] + self.r_dl[k]
 
     def finish(
         self, done: np.ndarray, busy: np.ndarray, slot_index: int
@@ -368,7 +377,8 @@ class _Queues:
     def _clear(self, k: int) -> None:
         self.state[k] = FRESH if self.tasks[k] else IDLE
         self.split[k] = -1
-        self.r_loc[k] = self.r_up[k] = self.r_edge[k] = self.r_dl[k] = self.fallback[k] = 0.0
+        self.r_loc[k] = self.r_up[k] = self.r_edge[k] = self.r_dl[k] = 0.0
+        self.fallback[k] = self.bits[k] = 0.0
 
 
 def _run(

@@ -17,7 +17,15 @@ from noma_split_env import (
     Scenario,
     evaluate,
 )
-from noma_split_env.queue import FRESH, IDLE, LOCAL, OFFLOADING, QueueEnv, QueueSlot
+from noma_split_env.queue import (
+    FRESH,
+    IDLE,
+    LOCAL,
+    OFFLOADING,
+    QueueEnv,
+    QueueSlot,
+    queue_features,
+)
 
 ALL_TASKS = {"arrival_rate": 1.0}  # Bernoulli with probability 1: a task every slot
 
@@ -171,6 +179,8 @@ def test_an_offloading_task_keeps_its_split_and_can_finish_on_the_device():
     slot = env.slot
     assert slot.head_state[0] == OFFLOADING and slot.head_split[0] == split
     assert slot.num_layers[0] == 1
+    assert slot.head_bits[0] == table.upload_bits[0, split] + table.result_bits[0]
+    assert queue_features(slot)[0, 3] == slot.remaining_bits[0] / slot.head_bits[0]
     left_local = slot.device_flops[0, 0]
     assert left_local < table.device_flops[0, split]  # 1 ms of device work done
     assert slot.edge_flops[0, 0] == table.edge_flops[0, split]
