@@ -30,6 +30,7 @@ import math
 
 import numpy as np
 
+import agents.li_gd  # noqa: F401  (the default base solver, registered there)
 from agents.base import Agent, BaseAgent, make, register
 from noma_split_env import Allocation, Slot
 from noma_split_env.queue import QueueSlot

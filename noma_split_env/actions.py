@@ -110,7 +110,8 @@ class ActionDecoder:
         allocation.check(slot)
         sc, top = self.scenario, self.max_layers
         layers = slot.num_layers
-        split = np.maximum(0, -((-(2 * allocation.split - 1) * top) // (2 * layers)))
+        # (a task with no layer left to choose, L_k = 0, has the one split 0)
+        split = np.maximum(0, -((-(2 * allocation.split - 1) * top) // np.maximum(2 * layers, 1)))
         offload = allocation.split < layers
         native = {
             "split": split.astype(np.int64),

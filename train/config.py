@@ -474,8 +474,6 @@ class TrainConfig:
         if self.env == "queue":  # an idle cell costs 0: ln 0 has no value
             ok = self.reward == "cost"
             check(owner, "reward", self.reward, ok, "cost with env: queue (its cost may be 0)")
-            ok = self.init == "none"
-            check(owner, "init", self.init, ok, "none with env: queue (bc clones v0 slots)")
         check(owner, "init", self.init, self.init in INITS, " or ".join(INITS))
         ok = self.init == "none" or algo in ON_POLICY
         check(owner, "init", self.init, ok, f"none for {algo} (bc: ppo and a2c)")

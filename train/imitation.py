@@ -64,6 +64,7 @@ __all__ = [
     "cache_dir",
     "cache_path",
     "code_fingerprint",
+    "discounted",
     "entry_weights",
     "expert_data",
     "expert_seeds",
@@ -216,8 +217,11 @@ def code_fingerprint(expert: str = "li-gd") -> str:
     return digest.hexdigest()[:16]
 
 
-def _meta(scenario: Scenario, expert: str, episodes: int, steps: int, seed: int) -> dict[str, Any]:
-    return {
+def _meta(
+    scenario: Scenario, expert: str, episodes: int, steps: int, seed: int, queued: bool = False
+) -> dict[str, Any]:
+    env = {"env": "queue"} if queued else {}  # v0 data keeps its earlier keys
+    return env | {
         "scenario": scenario.name,
         "scenario_hash": hashlib.sha256(repr(scenario).encode()).hexdigest()[:16],
         "expert": expert,
@@ -229,11 +233,14 @@ def _meta(scenario: Scenario, expert: str, episodes: int, steps: int, seed: int)
     }
 
 
-def cache_path(scenario: Scenario, expert: str, episodes: int, steps: int, seed: int) -> Path:
+def cache_path(
+    scenario: Scenario, expert: str, episodes: int, steps: int, seed: int, queued: bool = False
+) -> Path:
     """The cache file of that dataset (:func:`cache_dir`)."""
-    meta = _meta(scenario, expert, episodes, steps, seed)
+    meta = _meta(scenario, expert, episodes, steps, seed, queued)
     key = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:16]
-    return cache_dir() / f"{scenario.name}-{expert}-{episodes}x{steps}-seed{seed}-{key}.npz"
+    name = f"queue-{scenario.name}" if queued else scenario.name
+    return cache_dir() / f"{name}-{expert}-{episodes}x{steps}-seed{seed}-{key}.npz"
 
 
 @dataclass(frozen=True)
@@ -244,6 +251,7 @@ class _Episode:
     expert: str
     seed: int
     steps: int
+    queued: bool = False
 
     def describe(self) -> str:
         return f"expert {self.expert!r}, episode seed {self.seed}"
@@ -252,7 +260,7 @@ class _Episode:
 def _run_episode(
     task: _Episode,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    env = NomaSplitEnv(task.scenario)
+    env = _env(task.scenario, task.queued)
     env.reset(seed=task.seed)
     expert = make_agent(task.expert)
     expert.reset(task.seed)
@@ -278,6 +286,15 @@ def _run_episode(
     )
 
 
+def _env(scenario: Scenario, queued: bool) -> Any:
+    """A fresh ``NomaSplitEnv`` or, ``queued``, ``QueueEnv`` on ``scenario``."""
+    if queued:
+        from noma_split_env.queue import QueueEnv
+
+        return QueueEnv(scenario)
+    return NomaSplitEnv(scenario)
+
+
 def expert_data(
     scenario: Scenario,
     *,
@@ -289,6 +306,7 @@ def expert_data(
     cache: bool = True,
     progress: bool = False,
     log: Callable[[str], None] | None = None,
+    queued: bool = False,
 ) -> ExpertData:
     """``episodes`` x ``steps`` slots of ``scenario`` labelled by ``expert``.
 
@@ -298,6 +316,8 @@ def expert_data(
         episodes: Episodes, each reset with its own seed (:func:`expert_seeds`).
         steps: Slots per episode.
         seed: Draws the episodes' seeds.
+        queued: On the queued env (``NomaSplit-queue-v0``): there the expert's own
+            decisions shape the slots it meets (its closed-loop trajectory).
         workers: Processes; 0 = every core.
         cache: Read the dataset from :func:`cache_path` if it is there, and write it
             there after computing it.
@@ -307,7 +327,7 @@ def expert_data(
     for name, value in (("episodes", episodes), ("steps", steps)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"expert_data.{name}: got {value!r}, allowed: an integer >= 1")
-    path = cache_path(scenario, expert, episodes, steps, seed)
+    path = cache_path(scenario, expert, episodes, steps, seed, queued)
     if cache and path.is_file():
         try:
             data = ExpertData.load(path)
@@ -319,7 +339,7 @@ def expert_data(
                 log(f"expert data: {len(data)} slots of {expert} from the cache {path}")
             return data
     make_agent(expert)  # an unknown name fails here, not in a worker
-    tasks = [_Episode(scenario, expert, s, steps) for s in expert_seeds(seed, episodes)]
+    tasks = [_Episode(scenario, expert, s, steps, queued) for s in expert_seeds(seed, episodes)]
     start = time.perf_counter()
     workers = workers or (os.cpu_count() or 1)
     workers = min(workers, len(tasks))
@@ -334,7 +354,7 @@ def expert_data(
         np.concatenate([p[2] for p in parts]),
         np.concatenate([p[3] for p in parts]),
         np.repeat(np.arange(episodes), steps),
-        _meta(scenario, expert, episodes, steps, seed)
+        _meta(scenario, expert, episodes, steps, seed, queued)
         | {"seconds": round(time.perf_counter() - start, 1), "workers": workers},
     )
     if cache:
@@ -442,6 +462,7 @@ def behaviour_clone(
     relabel: bool = True,
     seed: int = 0,
     max_grad_norm: float = 0.5,
+    gamma: float = 0.0,
     log: Callable[[str], None] | None = None,
 ) -> BCResult:
     """Fit ``model``'s policy (an SB3 PPO or A2C) to ``data`` (module docstring).
@@ -456,6 +477,11 @@ def behaviour_clone(
     the model is symmetric in them (equal bandwidths, one power budget), so a
     relabelled slot with the relabelled allocation costs exactly the same, and ``N``
     subchannels turn each slot into up to ``(N!)^2`` examples.
+
+    The value head is fitted to the expert's discounted return with ``gamma`` (0: the
+    slot's reward), episode by episode. On the queued env the held-out score is closed
+    loop: the clone runs the held-out episodes' seeds itself (its decisions shape its
+    slots) against the expert's cost there.
     """
     import torch as th
     from stable_baselines3.common.policies import ActorCriticPolicy
@@ -479,7 +505,9 @@ def behaviour_clone(
         normalizer.obs_rms.count = float(len(data))
         normalize = normalizer.normalize_obs
     observations = normalize(data.observations)
-    returns = -np.log(data.costs) if reward == "log-cost" else -data.costs
+    returns = discounted(
+        -np.log(data.costs) if reward == "log-cost" else -data.costs, data.episodes, gamma
+    )
     episodes = int(data.episodes.max()) + 1
     held = data.episodes >= episodes - round(holdout * episodes)
     train_rows, held_rows = np.flatnonzero(~held), np.flatnonzero(held)
@@ -534,7 +562,10 @@ def behaviour_clone(
             held_loss = float(_nll(policy, obs_t[held_rows], act_t[held_rows], weight_t[held_rows]))
             predicted, _ = policy.predict(observations[held_rows], deterministic=True)
         accuracy, errors = _agreement(view, predicted, data.subset(held_rows))
-        ratio = _cost_ratio(view, predicted, data, held_rows)
+        if data.meta.get("env") == "queue":
+            ratio = _closed_loop_ratio(view, policy, normalize, data, held_rows)
+        else:
+            ratio = _cost_ratio(view, predicted, data, held_rows)
     result = BCResult(
         samples=len(train_rows),
         holdout_samples=len(held_rows),
@@ -612,6 +643,43 @@ def _find_view(env: Any) -> Any:
     if env is None:
         raise ValueError("behaviour_clone: the model's env has no NomaSplit action view")
     return env
+
+
+def discounted(rewards: np.ndarray, episodes: np.ndarray, gamma: float) -> np.ndarray:
+    """``G_t = r_t + gamma G_{t+1}`` within each episode (rows in episode order, an
+    episode's rows consecutive); ``gamma = 0`` gives the rewards."""
+    returns = np.asarray(rewards, dtype=np.float64).copy()
+    if gamma:
+        for t in range(len(returns) - 2, -1, -1):
+            if episodes[t] == episodes[t + 1]:
+                returns[t] += gamma * returns[t + 1]
+    return returns
+
+
+def _closed_loop_ratio(
+    view: Any,
+    policy: Any,
+    normalize: Callable[[np.ndarray], np.ndarray],
+    data: ExpertData,
+    rows: np.ndarray,
+) -> float:
+    """The queued env's held-out score: the clone's total cost over the held-out
+    episodes, run closed loop from their seeds, over the expert's there."""
+    from noma_split_env.queue import QueueEnv
+
+    meta = data.meta
+    seeds = expert_seeds(int(meta["seed"]), int(meta["episodes"]))
+    env = QueueEnv(view.unwrapped.scenario)  # not the training env: its state stays
+    decoder = ActionDecoder(env.scenario)
+    total = 0.0
+    for episode in sorted({int(e) for e in data.episodes[rows]}):
+        obs, _ = env.reset(seed=seeds[episode])
+        for _ in range(int(np.sum(data.episodes[rows] == episode))):
+            action, _ = policy.predict(normalize(obs[None]), deterministic=True)
+            allocation = decoder.decode(view.action(action[0]), env.slot)
+            obs, _, _, _, info = env.step_allocation(allocation)
+            total += float(info["cost"])
+    return total / float(np.sum(data.costs[rows]))
 
 
 def _cost_ratio(view: Any, predicted: np.ndarray, data: ExpertData, rows: np.ndarray) -> float:

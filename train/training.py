@@ -848,6 +848,7 @@ def _clone(model: Any, config: TrainConfig, run_dir: Path, progress: bool, log: 
         workers=bc["workers"],
         progress=progress,
         log=log,
+        queued=config.env == "queue",
     )
     result = behaviour_clone(
         model,
@@ -860,6 +861,7 @@ def _clone(model: Any, config: TrainConfig, run_dir: Path, progress: bool, log: 
         holdout=bc["holdout"],
         relabel=bc["relabel"],
         seed=config.seed,
+        gamma=float(config.hyperparam("gamma")),
         log=log,
     )
     with atomic_write(run_dir / "bc.json") as f:
