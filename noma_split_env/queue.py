@@ -348,18 +348,18 @@ class _Queues:
 
     def finish(
         self, done: np.ndarray, busy: np.ndarray, slot_index: int
-    ) -> tuple[np.ndarray, list[float]]:
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Remove the finished head tasks and those past their deadline (at the end of
-        slot ``slot_index``). Returns the expiries ``[K]`` and the sojourn times [s]
-        (arrival to result) of the finished ones."""
+        slot ``slot_index``). Returns the expiries ``[K]`` and the sojourn times ``[K]``
+        [s] (arrival to result) of the finished ones, 0 for the others."""
         sc = self.scenario
         dt = sc.slot_duration_s
         expired = np.zeros(len(self.tasks), dtype=np.int64)
-        sojourn = []
+        sojourn = np.zeros(len(self.tasks))
         for k, queue in enumerate(self.tasks):
             if done[k]:
                 _, arrival = queue.pop(0)
-                sojourn.append((slot_index - arrival) * dt + busy[k])
+                sojourn[k] = (slot_index - arrival) * dt + busy[k]
                 self._clear(k)
             # a task that arrived for slot a has slots a .. a + D - 1; the queue is in
             # arrival order, so the late ones are a prefix, the head among them
@@ -555,7 +555,7 @@ class QueueEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
                 harvest_j=harvest,
                 dropped=drops,
                 expired=expired,
-                sojourn_s=np.array(sojourn),
+                sojourn_s=sojourn,
                 queue_length=self._slot.queue_length,
                 totals=self.totals,
                 allocation=allocation,

@@ -521,3 +521,16 @@ def test_behaviour_cloning_on_the_queued_env_scores_the_clone_closed_loop(tmp_pa
     assert any(
         p.name.startswith("queue-tiny-lyapunov-4x12") for p in (tmp_path / "cache").iterdir()
     )
+
+
+def test_gymnasium_vector_modes_step_the_queued_env():
+    for mode in ("sync", "async"):
+        envs = gym.make_vec("NomaSplit-queue-tiny-v0", num_envs=2, vectorization_mode=mode)
+        obs, _ = envs.reset(seed=0)
+        envs.action_space.seed(0)
+        for _ in range(3):
+            obs, reward, _, _, info = envs.step(envs.action_space.sample())
+        assert np.all(np.isfinite(reward)) and reward.shape == (2,)
+        assert obs.shape == (2, envs.single_observation_space.shape[0])
+        assert info["sojourn_s"].shape == (2, 2)
+        envs.close()

@@ -82,7 +82,7 @@ def _episode(task: _Episode) -> dict[str, Any]:
             sums[name] += value
         queue += float(info["queue_length"].mean())
         outages += info["num_outages"] / k
-        sojourn.extend(info["sojourn_s"].tolist())
+        sojourn.extend(info["sojourn_s"][info["completed"]].tolist())
     totals = env.totals
     arrived = max(totals["arrived"], 1)
     n = task.steps
