@@ -534,3 +534,15 @@ def test_gymnasium_vector_modes_step_the_queued_env():
         assert obs.shape == (2, envs.single_observation_space.shape[0])
         assert info["sojourn_s"].shape == (2, 2)
         envs.close()
+
+
+def test_queue_command_keeps_a_folder_that_is_not_empty(tmp_path, capsys):
+    from train.cli import main
+
+    (tmp_path / "mine.txt").write_text("keep")
+    argv = ["queue", "--agents", "all-local", "--steps", "5", "--out", str(tmp_path)]
+    assert main(argv) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
+    assert main([*argv, "--overwrite", "--rates", "0.5", "--seeds", "1", "--workers", "1"]) == 0
+    assert (tmp_path / "summary.csv").is_file() and (tmp_path / "mine.txt").is_file()

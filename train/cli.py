@@ -4,6 +4,8 @@
     noma-split train   [--algo ppo] [--scenario default] [--timesteps N] [--seed 0]
                        [--config my.yaml] [--resume RUN_DIR]
     noma-split compare [--scenario default] [--seeds 10] [--steps 50] [--run RUN_DIR]
+    noma-split sweep   --vary FIELD=V1,V2,... | --study NAME [--agents ...] [--seeds 5]
+    noma-split queue   [--agents ...] [--rates 0.3,0.5,0.7,0.9] [--seeds 3] [--run RUN_DIR]
 
 Each subcommand is argument parsing and wiring only; the logic lives in importable
 modules of :mod:`train` and :mod:`agents`. Errors are one line on stderr with a
@@ -42,8 +44,9 @@ class _Help(argparse.HelpFormatter):
         default = action.default
         if default in (None, argparse.SUPPRESS) or isinstance(default, bool) or "(default" in text:
             return text
-        if isinstance(default, list):
-            default = ",".join(f"{x:g}" for x in default)
+        if isinstance(default, list):  # numbers as --lambdas takes them, names as nargs
+            numbers = all(isinstance(x, (int, float)) for x in default)
+            default = ",".join(f"{x:g}" for x in default) if numbers else " ".join(default)
         return f"{text} (default: {default})" if text else f"(default: {default})"
 
 
@@ -238,6 +241,7 @@ def _queue(args: argparse.Namespace) -> int:
 
     from agents.lyapunov import Lyapunov
     from noma_split_env import Scenario
+    from noma_split_env.files import check_output_dir
     from noma_split_env.queue import QUEUE_DEFAULTS
     from train.queued import load_sweep
     from train.sweep import parse_vary
@@ -269,6 +273,8 @@ def _queue(args: argparse.Namespace) -> int:
         label = policy.algo if policy.algo not in agents else f"{policy.algo}-{len(agents)}"
         agents[label] = policy
     out = Path(args.out or f"results/queue__{args.scenario}__{datetime.now():%Y%m%d-%H%M%S}")
+    hint = "pass --overwrite to write into it"
+    check_output_dir(out, "--out", overwrite=args.overwrite or not args.out, hint=hint)
     steps = args.steps or scenario.max_episode_steps
     print(
         f"NomaSplit queue: scenario={args.scenario} agents={' '.join(agents)} "
@@ -507,11 +513,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     qu.add_argument("--seeds", type=_positive_int, default=3, help="episodes: seeds 0..N-1")
     qu.add_argument("--steps", type=_positive_int, help="slots per episode (default 500)")
-    qu.add_argument("--out", help="results folder (default: results/queue__<scenario>__<time>)")
+    _output_arguments(qu, "results/queue__<scenario>__<time>")
     qu.add_argument("--workers", type=_positive_int, help="parallel workers (default: every core)")
-    qu.add_argument(
-        "--no-progress-bar", dest="progress_bar", action="store_false", help="no progress bar"
-    )
     qu.set_defaults(handler=_queue)
     return parser
 
