@@ -284,13 +284,16 @@ def _queue(args: argparse.Namespace) -> int:
     summary = load_sweep(
         agents, scenario, rates, range(args.seeds), out, steps, args.workers, args.progress_bar
     )
-    print(f"{'rate':>5} {'agent':<10} {'cost':>16} {'drops':>7} {'misses':>7} {'queue':>6} "
-          f"{'sojourn[ms]':>12} {'decide[ms]':>11}")  # fmt: skip
+    battery = scenario.battery_capacity_j is not None
+    header = f"{'rate':>5} {'agent':<10} {'cost':>16} {'drops':>7} {'misses':>7} {'queue':>6} "
+    header += f"{'sojourn[ms]':>12} {'decide[ms]':>11}" + (f" {'outages':>8}" if battery else "")
+    print(header)
     for r in summary:
         print(
             f"{r['value']:>5g} {r['agent']:<10} {r['cost_mean']:>8.4f} ±{r['cost_ci']:.4f} "
             f"{r['drop_rate']:>7.3f} {r['miss_rate']:>7.3f} {r['queue_mean']:>6.2f} "
             f"{r['sojourn_ms_mean']:>12.0f} {r['decision_time_ms']:>11.2f}"
+            + (f" {r['outage_rate']:>8.3f}" if battery else "")
         )
     print(f"\nresults: {out} (episodes.csv, summary.csv, summary.json, load.png)")
     print(f"wall time: {time.perf_counter() - start:.0f} s")
