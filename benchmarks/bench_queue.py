@@ -4,6 +4,9 @@
     python benchmarks/bench_queue.py                               # rates 0.3..0.9, V 0.5..4
     python benchmarks/bench_queue.py --run ppo=runs/queue-default__ppo__0__...
 
+(a policy is scored alone and repaired by :class:`agents.Refined`, as the shipped v0
+policies act).
+
 Every agent runs one episode of ``--steps`` slots per seed, on the same arrivals,
 harvests and channels (docs/model.md section 12.1); seeds start at 100, away from the
 training seeds of any policy. Per rate and agent it prints the long-run cost per slot,
@@ -22,6 +25,7 @@ import time
 import numpy as np
 
 from agents.lyapunov import Lyapunov
+from agents.refine import Refined
 from agents.runner import ci_half_width
 from noma_split_env import Scenario
 from noma_split_env.queue import QUEUE_DEFAULTS
@@ -49,6 +53,7 @@ def main() -> None:
 
         label, _, path = text.partition("=")
         named[label] = SB3Agent(path)
+        named[f"{label} refined"] = Refined(SB3Agent(path))  # repaired by one-user moves
     base = Scenario.preset(args.scenario, **QUEUE_DEFAULTS)
     print(
         f"{args.scenario}, queued: {args.steps} slots of {base.slot_duration_s * 1e3:g} ms, "
