@@ -433,14 +433,24 @@ class QueueEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
 
     ## Arguments
     ``scenario`` (a preset name, to which :data:`QUEUE_DEFAULTS` apply, or a
-    :class:`Scenario` taken as it is) and keyword overrides; ``info_level`` as in v0.
+    :class:`Scenario` taken as it is) and keyword overrides; ``info_level`` as in v0;
+    ``render_mode`` only None.
     """
 
     metadata = {"render_modes": []}  # noqa: RUF012 (gymnasium API)
 
     def __init__(
-        self, scenario: str | Scenario = "default", info_level: str = "full", **overrides: Any
+        self,
+        scenario: str | Scenario = "default",
+        render_mode: str | None = None,
+        info_level: str = "full",
+        **overrides: Any,
     ) -> None:
+        if render_mode is not None:
+            raise ValueError(
+                f"QueueEnv.render_mode: got {render_mode!r}, allowed: None (the queued env "
+                "draws no picture; NomaSplit-v0 does)"
+            )
         if isinstance(scenario, str):
             overrides = {**QUEUE_DEFAULTS, **overrides}
         scenario = Scenario.resolve("QueueEnv", scenario, **overrides)

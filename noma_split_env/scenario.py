@@ -355,6 +355,7 @@ class Scenario:
             raise ValueError(
                 f"Scenario.preset: unknown preset {name!r}; presets are {', '.join(PRESETS)}"
             )
+        _check_names("Scenario.preset", overrides)
         fields = {"name": name, **PRESETS[name], **overrides}
         return cls(**fields)
 
@@ -372,6 +373,7 @@ class Scenario:
 
     def replace(self, **changes: Any) -> Scenario:
         """A copy with ``changes`` applied (and validated)."""
+        _check_names("Scenario.replace", changes)
         return dataclasses.replace(self, **changes)
 
     # ------------------------------------------------------------------ derived
@@ -434,6 +436,16 @@ class Scenario:
     def device_joule_per_flop(self) -> float:
         """kappa_d f_d^2 / phi_d [J/FLOP]."""
         return self.device_capacitance * self.device_freq_hz**2 / self.device_flops_per_cycle
+
+
+def _check_names(owner: str, fields: dict[str, Any]) -> None:
+    """A ValueError naming the keywords of ``fields`` that are not Scenario fields."""
+    names = [f.name for f in dataclasses.fields(Scenario)]
+    unknown = sorted(set(fields) - set(names))
+    if unknown:
+        raise ValueError(
+            f"{owner}: unknown Scenario field(s) {', '.join(unknown)}; allowed: {', '.join(names)}"
+        )
 
 
 ARRIVAL_PROCESSES = ("bernoulli", "poisson")

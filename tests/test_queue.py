@@ -308,6 +308,13 @@ def test_bad_input_names_the_field():
         QueueEnv(queue_capacity=0)
     with pytest.raises(RuntimeError, match="reset"):
         _ = QueueEnv().slot
+    with pytest.raises(ValueError, match=r"QueueEnv\.render_mode"):
+        QueueEnv(render_mode="rgb_array")
+    for env_id in ("NomaSplit-queue-v0", "NomaSplit-v0"):  # a misspelt field, either env
+        with pytest.raises(ValueError, match=r"unknown Scenario field\(s\) arival_rate; allowed"):
+            gym.make(env_id, arival_rate=0.5)
+    with pytest.raises(ValueError, match=r"Scenario\.replace: unknown"):
+        Scenario().replace(queue_size=3)
 
 
 def test_info_levels_keep_observations_and_rewards():
