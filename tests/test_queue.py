@@ -422,6 +422,7 @@ def test_a_policy_trained_on_the_queued_env_acts_there(tmp_path, capsys):
         yaml.safe_dump(
             {
                 "env": "queue",
+                "init": "none",
                 "scenario": "tiny",
                 "n_envs": 2,
                 "eval_freq": 128,
