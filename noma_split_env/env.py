@@ -185,7 +185,10 @@ class NomaSplitEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
     def step_allocation(
         self, allocation: Allocation, *, check: bool = True
     ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """Step with an :class:`Allocation` in physical units (model-based solvers)."""
+        """Step with an :class:`Allocation` in physical units (model-based solvers).
+
+        ``check=False`` skips the domain check, for allocations valid by construction
+        (the decoder's); an invalid one then gives undefined results."""
         outcome = evaluate(self.slot, allocation, check=check)
         assert self._dynamics is not None
         self._last = (self._slot, self._dynamics.current_positions_m, outcome)

@@ -612,6 +612,11 @@ def evaluate(slot: Slot, allocation: Allocation, *, check: bool = True) -> Outco
             (never repaired). ``check=False`` skips the domain check, for callers
             that build allocations valid by construction (the env's decoder).
     """
+    if not isinstance(allocation, Allocation):
+        raise ValueError(
+            f"evaluate.allocation: got {type(allocation).__name__} {allocation!r:.80}, allowed: "
+            "an Allocation (an env's step() takes the native dict action)"
+        )
     if check:
         allocation.check(slot)
     sc = slot.scenario

@@ -509,7 +509,10 @@ class QueueEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
     def step_allocation(
         self, allocation: Allocation, *, check: bool = True
     ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """Step with an :class:`Allocation` in physical units (model-based solvers)."""
+        """Step with an :class:`Allocation` in physical units (model-based solvers).
+
+        ``check=False`` skips the domain check, for allocations valid by construction
+        (the decoder's); an invalid one then gives undefined results."""
         slot = self.slot
         outcome = evaluate(slot, allocation, check=check)
         queues = self._queues

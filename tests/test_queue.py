@@ -308,6 +308,11 @@ def test_bad_input_names_the_field():
         QueueEnv(queue_capacity=0)
     with pytest.raises(RuntimeError, match="reset"):
         _ = QueueEnv().slot
+    env = QueueEnv()
+    env.reset(seed=0)
+    for bad in (None, env.action_space.sample()):  # not an Allocation: one clear line
+        with pytest.raises(ValueError, match=r"evaluate\.allocation: got .*allowed: an Allocation"):
+            env.step_allocation(bad)
     with pytest.raises(ValueError, match=r"QueueEnv\.render_mode"):
         QueueEnv(render_mode="rgb_array")
     for env_id in ("NomaSplit-queue-v0", "NomaSplit-v0"):  # a misspelt field, either env
