@@ -261,7 +261,7 @@ class _Queues:
     def serve(self, slot: QueueSlot, allocation: Allocation, outcome: Outcome) -> dict[str, Any]:
         """Run every head task for one slot at the outcome's rates and shares; return
         the per-user busy time [s], device and edge energy [J], completion, outage and
-        cost (docs/model.md section 12.3)."""
+        cost with its latency and energy parts (docs/model.md sections 12.3, 12.5)."""
         sc = self.scenario
         k_users = sc.num_users
         dt = sc.slot_duration_s
@@ -327,14 +327,17 @@ class _Queues:
             done[k] = finished
             busy[k] = t if finished else dt
         lam = sc.latency_weight
-        cost = lam * (busy / slot.t_ref) + (1.0 - lam) * ((dev_e + edge_e) / slot.e_ref)
+        latency = lam * (busy / slot.t_ref)  # section 12.5, per user
+        energy = (1.0 - lam) * ((dev_e + edge_e) / slot.e_ref)
         return {
             "busy": busy,
             "device_energy": dev_e,
             "edge_energy": edge_e,
             "done": done,
             "outage": outage,
-            "user_cost": cost,
+            "latency_cost": latency,
+            "energy_cost": energy,
+            "user_cost": latency + energy,
         }
 
     def _start_offloading(self, k: int, m: int, s: int) -> None:
@@ -531,14 +534,8 @@ class QueueEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
         sc = self.scenario
         k = sc.num_users
         terms = {
-            "latency": float(np.mean(sc.latency_weight * served["busy"] / slot.t_ref)),
-            "energy": float(
-                np.mean(
-                    (1.0 - sc.latency_weight)
-                    * (served["device_energy"] + served["edge_energy"])
-                    / slot.e_ref
-                )
-            ),
+            "latency": float(np.mean(served["latency_cost"])),
+            "energy": float(np.mean(served["energy_cost"])),
             "drop": sc.drop_penalty * int(drops.sum()) / k,
             "miss": sc.miss_penalty * int(expired.sum()) / k,
         }
