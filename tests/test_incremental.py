@@ -19,7 +19,12 @@ import agents
 import noma_split_env  # noqa: F401  (registers the env ids)
 from agents.li_gd import LiGD, Point, SlotProblem
 from agents.li_gd.core import START_DEFAULT, START_GIVEN
-from agents.li_gd.search import LOCAL_START_MAX_USERS
+from agents.li_gd.search import (
+    LOCAL_START_MAX_USERS,
+    PAIR_ENTRY_MAX_USERS,
+    RECHECK_ALL_MAX_USERS,
+    Candidate,
+)
 from noma_split_env import Scenario, evaluate
 from noma_split_env.evaluate import (
     PARTS,
@@ -386,3 +391,62 @@ def test_pair_entries_refine_their_splits_on_tiny(seed):
     optimum = evaluate(slot, agents.make("exhaustive").act(slot)).cost
     assert optimum < 0.99  # offloading pays
     assert evaluate(slot, LiGD().act(slot)).cost <= optimum * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("preset", ["default", "dense"])
+def test_cell_size_sets_the_pair_entry_and_the_rechecks(preset):
+    """Small cells (K <= 8) try the pair entry and recheck everyone after an accepted
+    update; larger ones do neither by default: the defaults are exactly one of the
+    two explicit settings, chosen by the number of users."""
+    env = gym.make("NomaSplit-v0", scenario=preset)
+    env.reset(seed=3)
+    slot = env.unwrapped.slot
+    small = slot.num_users <= PAIR_ENTRY_MAX_USERS
+    assert (slot.num_users <= RECHECK_ALL_MAX_USERS) == small
+    default = LiGD().act(slot)
+    same = LiGD(pair_entry=small, recheck_all=small).act(slot)
+    other = LiGD(pair_entry=not small, recheck_all=not small)
+    other_allocation = other.act(slot)
+    for name in ("split", "ul_subchannel", "dl_subchannel", "ul_power", "dl_power"):
+        np.testing.assert_array_equal(getattr(default, name), getattr(same, name))
+    if not small:  # the full search of a large cell: more work, a cost within 1%
+        lean = LiGD()
+        lean.act(slot)
+        assert other.stats.iterations > lean.stats.iterations
+        assert evaluate(slot, default).cost <= 1.01 * evaluate(slot, other_allocation).cost
+
+
+def test_only_the_touched_users_are_rechecked_in_a_large_cell():
+    """``_recheck`` with ``recheck_all=False``: the users that changed and those on a
+    subchannel group they left or joined; everyone once the set of offloading users
+    changes; everyone with ``recheck_all=True``."""
+    slot = slot_of("dense", "noma", False)
+    prob = SlotProblem(slot)
+    k_users, layers = slot.num_users, slot.num_layers
+    split = np.minimum(np.ones(k_users, dtype=np.int64), layers)
+    ul = np.arange(k_users) % 4
+    dl = (np.arange(k_users) // 4) % 4
+    zeros = Point(np.zeros(k_users), np.zeros(k_users), np.zeros(k_users))
+    before = Candidate(1.0, split, ul, dl, zeros)
+    moved_ul = ul.copy()
+    moved_ul[0] = 1  # user 0: uplink group 0 -> 1
+    after = before.replace(ul=moved_ul)
+    agent = LiGD(recheck_all=False)
+    expected = (ul == 0) | (ul == 1)  # groups 0 (left) and 1 (joined), user 0 included
+    np.testing.assert_array_equal(agent._recheck(prob, before, after), expected)
+    resplit = split.copy()
+    resplit[5] = 0  # a split change that keeps user 5 offloading: its two groups
+    expected = (ul == ul[5]) | (dl == dl[5])
+    np.testing.assert_array_equal(
+        agent._recheck(prob, before, before.replace(split=resplit)), expected
+    )
+    gone = split.copy()
+    gone[5] = layers[5]  # user 5 goes local: the offloading set changed
+    assert agent._recheck(prob, before, before.replace(split=gone)).all()
+    assert LiGD(recheck_all=True)._recheck(prob, before, after).all()
+
+
+@pytest.mark.parametrize("field", ["pair_entry", "recheck_all"])
+def test_cell_size_switches_must_be_none_or_a_bool(field):
+    with pytest.raises(ValueError, match=rf"LiGD\.{field}: got 'yes', allowed: None, True"):
+        LiGD(**{field: "yes"})

@@ -22,7 +22,15 @@ from agents.li_gd.problem import Point, SlotProblem
 from noma_split_env import Allocation, Slot
 from noma_split_env.checks import check_number
 
-__all__ = ["LOCAL_START_MAX_USERS", "Candidate", "ColdGD", "GradientDescent", "LiGD"]
+__all__ = [
+    "LOCAL_START_MAX_USERS",
+    "PAIR_ENTRY_MAX_USERS",
+    "RECHECK_ALL_MAX_USERS",
+    "Candidate",
+    "ColdGD",
+    "GradientDescent",
+    "LiGD",
+]
 
 LOCAL_START_MAX_USERS = 8
 """Cells of at most this many users are searched from the all-local start too (by
@@ -30,6 +38,21 @@ default). On ``default`` (K = 4) the joint start alone ended more than 0.5% abov
 multi-start search on 7 of 200 slots, with the all-local start as well on 1, at twice
 the time; on ``dense`` (K = 16) the second start lowered the mean cost by 0.13% at
 twice the time (6 slots), on one ``massive`` slot (K = 64) by 0.1% at six times."""
+PAIR_ENTRY_MAX_USERS = 8
+"""Cells of at most this many users try the pair entry (two local users starting to
+offload together) by default. It exists for the all-local region, where one user
+entering alone can lose and two together win (equal edge shares); larger cells start
+from the joint start alone, with most users offloading, and there it almost never
+pays: it won 2 of its 76 tries on 10 ``dense`` slots (K = 16) and 2 of 110 on one
+``massive`` slot (K = 64), yet took 42% and 60% of Li-GD's time; without it the mean
+cost moved by +0.04% (``dense``, 10 slots of seed 0), +0.09% (10 of seed 100) and
+-0.04% (``massive``, 2 slots) (``benchmarks/bench_solvers.py``)."""
+RECHECK_ALL_MAX_USERS = 8
+"""In cells of at most this many users an accepted user update puts every user back
+on the list to check (by default); in larger ones only the users it touched
+(:meth:`GradientDescent._recheck`). On 10 ``dense`` slots (K = 16) that cut Li-GD's
+mean time by 16% at the same mean cost (to 1e-6); on 2 ``massive`` slots (K = 64) by
+11%, the cost the same."""
 POLISH = 1e-2
 """The winner's continuous variables are polished to ``POLISH x gtol``."""
 
@@ -104,6 +127,11 @@ class GradientDescent(BaseAgent):
             the subchannels the candidate changes (the others fixed, evaluated once):
             the search's cost then grows with the size of a subchannel group instead
             of K. False: every descent moves every variable.
+        pair_entry: Try the pair entry in a local user's update (True), or not
+            (False); None: in cells of at most :data:`PAIR_ENTRY_MAX_USERS` users.
+        recheck_all: After an accepted user update, check every user again (True)
+            or only those it touched (False, :meth:`_recheck`); None: every user in
+            cells of at most :data:`RECHECK_ALL_MAX_USERS` users.
     """
 
     name = "gradient-descent"
@@ -123,6 +151,8 @@ class GradientDescent(BaseAgent):
         random_starts: int = 0,
         seed: int = 0,
         decompose: bool = True,
+        pair_entry: bool | None = None,
+        recheck_all: bool | None = None,
     ) -> None:
         super().__init__()
         owner = type(self).__name__
@@ -161,6 +191,16 @@ class GradientDescent(BaseAgent):
         if not isinstance(decompose, bool):
             raise ValueError(f"{owner}.decompose: got {decompose!r}, allowed: True or False")
         self.decompose = decompose
+        if pair_entry is not None and not isinstance(pair_entry, bool):
+            raise ValueError(
+                f"{owner}.pair_entry: got {pair_entry!r}, allowed: None, True or False"
+            )
+        self.pair_entry = pair_entry
+        if recheck_all is not None and not isinstance(recheck_all, bool):
+            raise ValueError(
+                f"{owner}.recheck_all: got {recheck_all!r}, allowed: None, True or False"
+            )
+        self.recheck_all = recheck_all
 
     # ------------------------------------------------------------------ search
     def _act(self, slot: Slot) -> Allocation:
@@ -291,52 +331,94 @@ class GradientDescent(BaseAgent):
     def _sweeps(
         self, prob: SlotProblem, state: Candidate, seen: set[bytes]
     ) -> tuple[Candidate, list[float], int]:
-        """Coordinate sweeps from ``state`` until ``K`` consecutive user updates change
-        nothing and no subchannel relabelling helps (every user is then at its best
-        given the others, and no two subchannel groups gain by trading places), or
-        ``max_sweeps`` sweeps, or until they reach a discrete state in ``seen``: one
+        """Coordinate sweeps from ``state`` until no user is left to check and no
+        subchannel relabelling helps (every user is then at its best given the others,
+        and no two subchannel groups gain by trading places), or ``max_sweeps`` sweeps'
+        worth of user updates, or until they reach a discrete state in ``seen``: one
         where the sweeps of an earlier start settled, so that every user's update and
         every relabelling have been tried there already. A state this run settles in
-        is added to ``seen``."""
+        is added to ``seen``. Users are checked in cyclic order; which ones an
+        accepted update puts back on the list is :meth:`_recheck`'s choice."""
         history = [state.cost]
         k_users = prob.num_users
-        unchanged = 0
+        pending = np.ones(k_users, dtype=np.bool_)  # users still to check
+        nxt = 0  # where the cyclic order goes on
         updates = 0
         while updates < self.max_sweeps * k_users:
             if _state_key(state) in seen:
                 break
-            if unchanged >= k_users:
+            if not pending.any():
                 moved = self._rebalance(prob, state)
                 if not self._improves(moved, state):
                     moved = self._best_relabel(prob, state)
                 if not self._improves(moved, state):
                     seen.add(_state_key(state))
                     break
-                state, unchanged = moved, 0
+                state = moved
+                pending[:] = True
                 history.append(state.cost)
                 self._mark(state.cost)
-            k = updates % k_users
+            while not pending[nxt % k_users]:
+                nxt += 1
+            k = nxt % k_users
+            nxt += 1
             updates += 1
+            pending[k] = False
             best = self._best_for_user(prob, k, state)
             if self._improves(best, state):
+                pending |= self._recheck(prob, state, best)
                 # k is settled only if its split alone changed and it still offloads:
                 # after a subchannel move its split loop was not run on the new
                 # subchannel, a swap or a refill changed a partner too, and a user that
-                # went local has not tried to enter with a partner (then everyone, k
-                # included, is rechecked)
-                settled = _only_split_changed(state, best, k) and best.split[k] < prob.num_layers[k]
-                unchanged = 1 if settled else 0
+                # went local has not tried to enter with a partner
+                pending[k] = not (
+                    _only_split_changed(state, best, k) and best.split[k] < prob.num_layers[k]
+                )
                 state = best
-            else:
-                unchanged += 1
             history.append(state.cost)
             self._mark(state.cost)
         sweeps = -(-updates // k_users)
         return state, history, sweeps
 
+    def _recheck(self, prob: SlotProblem, before: Candidate, after: Candidate) -> np.ndarray:
+        """``[K]`` bool: the users to check again after the update from ``before`` to
+        ``after`` was accepted (the updated user itself is the caller's choice).
+
+        ``recheck_all`` (the default in cells of at most
+        :data:`RECHECK_ALL_MAX_USERS` users): everyone, so that the search ends only
+        where every user was checked against the final state. Otherwise the users
+        the update can have changed most: those whose split or subchannels changed
+        and, on each link, those on a group that a user left or joined there or
+        whose user got a new split (which changes both of its links' loads); and everyone if the set of offloading users changed (equal edge shares and
+        the shared budgets then change for all). A user only coupled to the change
+        through the BS-power or edge-share budget is not rechecked; the rebalance
+        (one descent over every variable) runs before the search may end."""
+        k_users = prob.num_users
+        everyone = (
+            self.recheck_all if self.recheck_all is not None else (k_users <= RECHECK_ALL_MAX_USERS)
+        )
+        offloading = before.split < prob.num_layers
+        if everyone or not np.array_equal(offloading, after.split < prob.num_layers):
+            return np.ones(k_users, dtype=np.bool_)
+        resplit = before.split != after.split
+        pending = resplit.copy()
+        for old, new in ((before.ul, after.ul), (before.dl, after.dl)):
+            changed = resplit | (old != new)  # a new split changes both links' loads
+            touched = np.zeros(prob.num_subchannels, dtype=np.bool_)
+            touched[old[changed]] = True
+            touched[new[changed]] = True
+            pending |= changed | (touched[new] & offloading)
+        return pending
+
     def _improves(self, candidate: Candidate, incumbent: Candidate) -> bool:
         """``candidate`` lowers the cost by more than ``sweep_tol max(1, |C|)``."""
         return candidate.cost < incumbent.cost - self.sweep_tol * max(1.0, abs(incumbent.cost))
+
+    def _pairs(self, prob: SlotProblem) -> bool:
+        """Whether the user updates try the pair entry (``pair_entry``)."""
+        if self.pair_entry is None:
+            return prob.num_users <= PAIR_ENTRY_MAX_USERS
+        return self.pair_entry
 
     def _pair_entry(self, prob: SlotProblem, k: int, state: Candidate) -> Candidate:
         """Local user k and a local partner j start offloading together, their splits
@@ -573,7 +655,7 @@ class GradientDescent(BaseAgent):
                 if refilled.cost < best.cost:
                     best = refilled
         # 1a. pair entry: k and another local user start offloading together
-        if split[k] == levels:
+        if split[k] == levels and self._pairs(prob):
             entered = self._pair_entry(prob, k, state)
             if entered.cost < best.cost:
                 best = entered
