@@ -328,6 +328,14 @@ def ci_half_width(samples: Sequence[float], confidence: float) -> float:
     return t_quantile((1 + confidence) / 2, n - 1) * statistics.stdev(samples) / math.sqrt(n)
 
 
+def plus_minus(half_width: float, spec: str = ".4f", sep: str = "") -> str:
+    """``"±<half_width>"`` in the format ``spec``, or ``"±n/a"`` where the interval is
+    undefined (NaN: fewer than two samples, as :func:`ci_half_width` gives)."""
+    if math.isnan(half_width):
+        return f"±{sep}n/a"
+    return f"±{sep}{half_width:{spec}}"
+
+
 # --------------------------------------------------------------------------- statistics
 def t_quantile(p: float, df: int) -> float:
     """Quantile of Student's t distribution with ``df`` degrees of freedom, ``p`` in (0, 1).

@@ -391,7 +391,9 @@ def test_queue_command_runs_and_rejects_bad_fields(tmp_path, capsys):
             "--steps", "10", "--out", str(out), "--no-progress-bar", "--workers", "1"]  # fmt: skip
     code = main(argv)
     assert code == 0 and (out / "load.png").exists()
-    assert "greedy" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "greedy" in printed
+    assert "±n/a" in printed and "nan" not in printed  # one seed: no interval
     assert main(["queue", "--rates", "0.4,1.5", "--steps", "5"]) == 2
     assert "arrival_rate" in capsys.readouterr().err
     assert main(["queue", "--set", "queue_capacty=3", "--steps", "5"]) == 2

@@ -13,7 +13,15 @@ import pytest
 import agents
 from agents.base import BaseAgent
 from agents.heuristics import AllEdge, AllLocal, RandomAgent
-from agents.runner import RECORD_SCHEMA, SUMMARY_SCHEMA, Records, Summary, run, t_quantile
+from agents.runner import (
+    RECORD_SCHEMA,
+    SUMMARY_SCHEMA,
+    Records,
+    Summary,
+    plus_minus,
+    run,
+    t_quantile,
+)
 from noma_split_env import Allocation, Scenario, Slot
 
 TIMING = {"decision_time_s"}
@@ -387,3 +395,9 @@ def test_one_task_or_one_worker_runs_here():
     spy = Spy(AllLocal())
     run({"spy": spy}, "tiny", seeds=[2], max_steps=2, workers=None)
     assert len(spy.slots) == 3  # the warm-up and two slots, seen here
+
+
+def test_plus_minus_says_n_a_where_the_interval_is_undefined():
+    assert plus_minus(0.01234) == "±0.0123"
+    assert plus_minus(1.25, ".1f", " ") == "± 1.2"
+    assert plus_minus(math.nan) == "±n/a"

@@ -178,6 +178,7 @@ def _compare(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from agents.runner import plus_minus
     from train.sweep import (
         CONVERGENCE_STUDIES,
         DEFAULT_AGENTS,
@@ -217,7 +218,9 @@ def _sweep(args: argparse.Namespace) -> int:
         print("  " + "agent".ljust(10) + "".join(v.rjust(width + 10) for v in values))
         for agent in config.agents:
             cells = [
-                f"{r['cost_mean']:.4f} ±{r['cost_ci']:.4f}" for r in rows if r["agent"] == agent
+                f"{r['cost_mean']:.4f} {plus_minus(r['cost_ci'])}"
+                for r in rows
+                if r["agent"] == agent
             ]
             print("  " + agent.ljust(10) + "".join(c.rjust(width + 10) for c in cells))
     if result.convergence is not None:
@@ -240,6 +243,7 @@ def _queue(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from agents.lyapunov import Lyapunov
+    from agents.runner import plus_minus
     from noma_split_env import Scenario
     from noma_split_env.files import check_output_dir
     from noma_split_env.queue import QUEUE_DEFAULTS
@@ -290,7 +294,8 @@ def _queue(args: argparse.Namespace) -> int:
     print(header)
     for r in summary:
         print(
-            f"{r['value']:>5g} {r['agent']:<10} {r['cost_mean']:>8.4f} ±{r['cost_ci']:.4f} "
+            f"{r['value']:>5g} {r['agent']:<10} {r['cost_mean']:>8.4f} "
+            f"{plus_minus(r['cost_ci']):<7} "
             f"{r['drop_rate']:>7.3f} {r['miss_rate']:>7.3f} {r['queue_mean']:>6.2f} "
             f"{r['sojourn_ms_mean']:>12.0f} {r['decision_time_ms']:>11.2f}"
             + (f" {r['outage_rate']:>8.3f}" if battery else "")

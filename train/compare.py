@@ -45,7 +45,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from agents.runner import Records, Summary, check_parallel, run
+from agents.runner import Records, Summary, check_parallel, plus_minus, run
 from noma_split_env import PRESETS, Scenario
 from noma_split_env.files import (
     atomic_write,
@@ -575,7 +575,7 @@ def _write_markdown(result: CompareResult, config: CompareConfig, command: str) 
                     r["agent"],
                     r["access"].upper(),
                     f"{r['cost_mean']:.4f}",
-                    f"±{r['cost_ci_half_width']:.4f}",
+                    plus_minus(r["cost_ci_half_width"]),
                     f"{r['latency_ms']:.2f}",
                     f"{r['t_up_ms']:.2f}",
                 ]

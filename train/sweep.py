@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from agents.parallel import progress_bar as make_bar
-from agents.runner import check_parallel, ci_half_width, run
+from agents.runner import check_parallel, ci_half_width, plus_minus, run
 from noma_split_env import PRESETS, Scenario
 from noma_split_env.files import (
     atomic_write,
@@ -409,13 +409,14 @@ def _write_markdown(result: SweepResult, config: SweepConfig, command: str) -> N
         for r in result.summary:
             if r["field"] != name:
                 continue
-            cells = [
-                r["value"],
-                r["agent"],
-                f"{r['cost_mean']:.4f} ± {r['cost_ci']:.4f}",
-                f"{r['latency_ms_mean']:.1f} ± {r['latency_ms_ci']:.1f}",
-                f"{r['device_energy_j_mean']:.4f} ± {r['device_energy_j_ci']:.4f}",
-                f"{r['edge_energy_j_mean']:.4f} ± {r['edge_energy_j_ci']:.4f}",
+            cells = [r["value"], r["agent"]] + [
+                f"{r[f'{m}_mean']:{spec}} {plus_minus(r[f'{m}_ci'], spec, ' ')}"
+                for m, spec in (
+                    ("cost", ".4f"),
+                    ("latency_ms", ".1f"),
+                    ("device_energy_j", ".4f"),
+                    ("edge_energy_j", ".4f"),
+                )
             ]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
