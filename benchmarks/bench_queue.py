@@ -19,6 +19,7 @@ rate, which agent has the lowest cost and which loses the fewest tasks.
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import time
 
@@ -76,7 +77,7 @@ def main() -> None:
             ratios = [r["cost"] / ref[r["seed"]]["cost"] for r in mine]
             print(
                 f"{rate:>5g} {label:<16} {statistics.fmean(r['cost'] for r in mine):>8.4f} "
-                f"{statistics.fmean(ratios):>7.4f} {ci_half_width(ratios, 0.95):>7.4f} "
+                f"{statistics.fmean(ratios):>7.4f} {_ci(ratios):>7} "
                 f"{statistics.fmean(r['loss_rate'] for r in mine):>6.3f} "
                 f"{statistics.fmean(r['queue_length'] for r in mine):>6.2f} "
                 f"{1e3 * statistics.fmean(r['sojourn_s'] for r in mine):>11.0f} "
@@ -84,6 +85,12 @@ def main() -> None:
             )
         print(f"{'':>5} lowest cost: {best_cost}; fewest tasks lost: {best_loss}")
     print(f"wall time {time.perf_counter() - start:.0f} s")
+
+
+def _ci(ratios: list[float]) -> str:
+    """The 95% CI half-width of ``ratios``, or ``n/a`` for a single seed."""
+    half = ci_half_width(ratios, 0.95)
+    return "n/a" if math.isnan(half) else f"{half:.4f}"
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from agents.li_gd.search import (
     PAIR_ENTRY_MAX_USERS,
     RECHECK_ALL_MAX_USERS,
     Candidate,
+    _displacements,
 )
 from noma_split_env import Scenario, evaluate
 from noma_split_env.evaluate import (
@@ -405,21 +406,49 @@ def test_cell_size_sets_the_pair_entry_and_the_rechecks(preset):
     assert (slot.num_users <= RECHECK_ALL_MAX_USERS) == small
     default = LiGD().act(slot)
     same = LiGD(pair_entry=small, recheck_all=small).act(slot)
-    other = LiGD(pair_entry=not small, recheck_all=not small)
-    other_allocation = other.act(slot)
     for name in ("split", "ul_subchannel", "dl_subchannel", "ul_power", "dl_power"):
         np.testing.assert_array_equal(getattr(default, name), getattr(same, name))
-    if not small:  # the full search of a large cell: more work, a cost within 1%
-        lean = LiGD()
-        lean.act(slot)
-        assert other.stats.iterations > lean.stats.iterations
-        assert evaluate(slot, default).cost <= 1.01 * evaluate(slot, other_allocation).cost
+
+
+def _pair_loops_and_updates(slot, monkeypatch, **kwargs):
+    """Li-GD's pair-loop calls and user updates on ``slot``."""
+    calls = {"pair": 0, "updates": 0}
+    pair_loop, best_for_user = SlotProblem.pair_loop, LiGD._best_for_user
+
+    def counted_pair_loop(self, *args, **kw):
+        calls["pair"] += 1
+        return pair_loop(self, *args, **kw)
+
+    def counted_update(self, *args, **kw):
+        calls["updates"] += 1
+        return best_for_user(self, *args, **kw)
+
+    monkeypatch.setattr(SlotProblem, "pair_loop", counted_pair_loop)
+    monkeypatch.setattr(LiGD, "_best_for_user", counted_update)
+    allocation = LiGD(**kwargs).act(slot)
+    monkeypatch.undo()
+    return calls, evaluate(slot, allocation).cost
+
+
+def test_large_cells_skip_the_pair_entry_and_recheck_fewer_users(monkeypatch):
+    """On a dense slot (K = 16) the default search runs no pair loop and fewer user
+    updates than with every user rechecked, at a cost within 1% of the full search."""
+    slot = slot_of("dense", "noma", False, seed=3)
+    lean, lean_cost = _pair_loops_and_updates(slot, monkeypatch)
+    paired, _ = _pair_loops_and_updates(slot, monkeypatch, pair_entry=True)
+    everyone, _ = _pair_loops_and_updates(slot, monkeypatch, recheck_all=True)
+    full, full_cost = _pair_loops_and_updates(slot, monkeypatch, pair_entry=True, recheck_all=True)
+    assert lean["pair"] == 0 and everyone["pair"] == 0
+    assert paired["pair"] > 0 and full["pair"] > 0
+    assert lean["updates"] < everyone["updates"]
+    assert lean_cost <= 1.01 * full_cost
 
 
 def test_only_the_touched_users_are_rechecked_in_a_large_cell():
-    """``_recheck`` with ``recheck_all=False``: the users that changed and those on a
-    subchannel group they left or joined; everyone once the set of offloading users
-    changes; everyone with ``recheck_all=True``."""
+    """``_recheck`` with ``recheck_all=False``: the users that changed, the co-channel
+    users of the updated user and of a user with a new split, and those on a
+    subchannel group a user left or joined; everyone once the set of offloading
+    users changes; everyone with ``recheck_all=True``."""
     slot = slot_of("dense", "noma", False)
     prob = SlotProblem(slot)
     k_users, layers = slot.num_users, slot.num_layers
@@ -429,21 +458,57 @@ def test_only_the_touched_users_are_rechecked_in_a_large_cell():
     zeros = Point(np.zeros(k_users), np.zeros(k_users), np.zeros(k_users))
     before = Candidate(1.0, split, ul, dl, zeros)
     moved_ul = ul.copy()
-    moved_ul[0] = 1  # user 0: uplink group 0 -> 1
+    moved_ul[0] = 1  # user 0: uplink group 0 -> 1 (its downlink group was re-descended)
     after = before.replace(ul=moved_ul)
     agent = LiGD(recheck_all=False)
-    expected = (ul == 0) | (ul == 1)  # groups 0 (left) and 1 (joined), user 0 included
-    np.testing.assert_array_equal(agent._recheck(prob, before, after), expected)
+    expected = (ul == 0) | (ul == 1) | (dl == dl[0])
+    np.testing.assert_array_equal(agent._recheck(prob, 0, before, after), expected)
     resplit = split.copy()
-    resplit[5] = 0  # a split change that keeps user 5 offloading: its two groups
-    expected = (ul == ul[5]) | (dl == dl[5])
+    resplit[5] = 0  # user 2's update gave user 5 a new split (a swap): both of 5's groups
+    expected = (ul == ul[5]) | (dl == dl[5]) | (ul == ul[2]) | (dl == dl[2])
     np.testing.assert_array_equal(
-        agent._recheck(prob, before, before.replace(split=resplit)), expected
+        agent._recheck(prob, 2, before, before.replace(split=resplit)), expected
     )
+    powers = before.replace(cost=0.9)  # only k's powers changed: its co-channel users
+    expected = (ul == ul[7]) | (dl == dl[7])
+    np.testing.assert_array_equal(agent._recheck(prob, 7, before, powers), expected)
     gone = split.copy()
     gone[5] = layers[5]  # user 5 goes local: the offloading set changed
-    assert agent._recheck(prob, before, before.replace(split=gone)).all()
-    assert LiGD(recheck_all=True)._recheck(prob, before, after).all()
+    assert agent._recheck(prob, 5, before, before.replace(split=gone)).all()
+    assert LiGD(recheck_all=True)._recheck(prob, 0, before, after).all()
+
+
+def test_a_displaced_user_tries_its_best_other_subchannels():
+    """``_displacements``: each of the ``max_swaps`` co-channel users of k most ready
+    to move tries its ``max_swaps`` best other subchannels by gain (all of them when
+    there are no more), in subchannel order; a zero gain elsewhere never hides a
+    target."""
+    rng = np.random.default_rng(0)
+    gain = rng.uniform(0.1, 1.0, (5, 6))
+    current = np.array([2, 2, 2, 4, 2])
+    active = np.ones(5, dtype=np.bool_)
+    moves = _displacements(gain, current, 0, active, 2)
+    mates = [1, 2, 4]
+    rest = gain[mates].copy()
+    rest[:, 2] = 0.0
+    ready = [mates[i] for i in np.argsort(-np.log(rest.max(axis=1) / gain[mates, 2]))[:2]]
+    expected = []
+    for j in ready:
+        others = [n for n in np.argsort(-gain[j]) if n != 2][:2]
+        for n in sorted(others):
+            sub = current.copy()
+            sub[j] = n
+            expected.append(sub.tolist())
+    assert [m.tolist() for m in moves] == expected
+    three = np.array([1, 1, 0, 0, 1])
+    few = _displacements(gain[:, :3], three, 0, active, 2)  # 2 other subchannels: both
+    movers = [int(np.flatnonzero(m != three)[0]) for m in few]
+    assert len(few) == 4 and sorted(set(movers)) == [1, 4]
+    assert movers[0] == movers[1] and movers[2] == movers[3]
+    assert [int(m[j]) for m, j in zip(few, movers, strict=True)] == [0, 2, 0, 2]
+    zero = _displacements(np.array([[1.0, 0.5, 0.0], [1.0, 0.0, 0.7]]), np.array([0, 0]), 0,
+                          np.ones(2, dtype=np.bool_), 2)  # fmt: skip
+    assert [m.tolist() for m in zero] == [[0, 1], [0, 2]]
 
 
 @pytest.mark.parametrize("field", ["pair_entry", "recheck_all"])

@@ -393,7 +393,7 @@ def test_queue_command_runs_and_rejects_bad_fields(tmp_path, capsys):
     assert code == 0 and (out / "load.png").exists()
     printed = capsys.readouterr().out
     assert "greedy" in printed
-    assert "±n/a" in printed and "nan" not in printed  # one seed: no interval
+    assert "±n/a" in printed and "±nan" not in printed  # one seed: no interval
     assert main(["queue", "--rates", "0.4,1.5", "--steps", "5"]) == 2
     assert "arrival_rate" in capsys.readouterr().err
     assert main(["queue", "--set", "queue_capacty=3", "--steps", "5"]) == 2

@@ -201,7 +201,9 @@ def _table_cells(summary: Summary, reference: str = "li-gd") -> tuple[list[str],
         cells = []
         for key, _, fmt in columns:
             value = values[key]
-            if isinstance(value, float) and math.isnan(value):
+            if key == "ci":
+                cells.append(plus_minus(value))
+            elif isinstance(value, float) and math.isnan(value):
                 cells.append("n/a")
             else:
                 cells.append(fmt.format(value))

@@ -145,8 +145,9 @@ counts as settled; after a subchannel move (its split loop was not run on the ne
 subchannel), a swap or a refill (a partner changed too), or once it went local (its
 pair entry was not tried), it is checked again; so is everyone else in cells of at
 most ``RECHECK_ALL_MAX_USERS = 8`` users. In larger cells only the users the update
-touched are (those that changed and those on a subchannel group they left or
-joined; everyone if the set of offloading users changed), which cut the mean time
+touched are (those that changed, and the co-channel users of the updated user, of a
+user with a new split and of the groups a user left or joined; everyone if the set
+of offloading users changed), which cut the mean time
 by 11-16% on ``dense`` and ``massive`` at the same cost. When no user is left to
 check (every user is at its best given the others),
 the rebalance (above) and then the subchannel relabellings are tried: on one link
@@ -156,7 +157,7 @@ default point if cheaper there);
 the best, if it improves, replaces the incumbent and the sweeps go on. No single move
 or pairwise swap can do that, and on ``K = 3, N = 2`` slots the sweeps alone ended
 up to 5.4% above the optimum for want of it (``tests/test_li_gd.py``). The search
-stops when neither helps, or after ``max_sweeps`` sweeps; the incumbent's continuous
+stops when neither helps, or after ``max_sweeps x K`` user updates; the incumbent's continuous
 variables are then polished by one more descent to ``gtol / 100`` (so that a solver
 whose last descents stopped just inside ``gtol`` is not judged by that), and the
 result is returned, or all-local if that is cheaper. The incumbent never gets worse,

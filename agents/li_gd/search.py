@@ -100,7 +100,8 @@ class GradientDescent(BaseAgent):
         ftol: Stop a descent when a step changes the cost by at most
             ``ftol max(1, |C|)``.
         max_iter: Gradients per descent, at most.
-        max_sweeps: Sweeps over the users, at most.
+        max_sweeps: Sweeps' worth of user updates per start (``max_sweeps x K``), at
+            most (``stats.extra["sweeps"]`` is the updates made over ``K``, rounded up).
         sweep_tol: A user's new choice must lower the slot cost by more than
             ``sweep_tol max(1, |C|)`` to replace the incumbent.
         starts: Starting points of the sweeps, from ``"joint"`` (all splits looped
@@ -128,7 +129,9 @@ class GradientDescent(BaseAgent):
             the search's cost then grows with the size of a subchannel group instead
             of K. False: every descent moves every variable.
         pair_entry: Try the pair entry in a local user's update (True), or not
-            (False); None: in cells of at most :data:`PAIR_ENTRY_MAX_USERS` users.
+            (False); None: in cells of at most :data:`PAIR_ENTRY_MAX_USERS` users
+            (larger cells start from the joint start alone by default; with
+            ``starts=("local",)`` there, True may matter).
         recheck_all: After an accepted user update, check every user again (True)
             or only those it touched (False, :meth:`_recheck`); None: every user in
             cells of at most :data:`RECHECK_ALL_MAX_USERS` users.
@@ -335,8 +338,9 @@ class GradientDescent(BaseAgent):
         subchannel relabelling helps (every user is then at its best given the others,
         and no two subchannel groups gain by trading places), or ``max_sweeps`` sweeps'
         worth of user updates, or until they reach a discrete state in ``seen``: one
-        where the sweeps of an earlier start settled, so that every user's update and
-        every relabelling have been tried there already. A state this run settles in
+        where the sweeps of an earlier start settled, so that every user's update (in
+        a large cell: every update left to check) and every relabelling have been
+        tried there already. A state this run settles in
         is added to ``seen``. Users are checked in cyclic order; which ones an
         accepted update puts back on the list is :meth:`_recheck`'s choice."""
         history = [state.cost]
@@ -366,7 +370,7 @@ class GradientDescent(BaseAgent):
             pending[k] = False
             best = self._best_for_user(prob, k, state)
             if self._improves(best, state):
-                pending |= self._recheck(prob, state, best)
+                pending |= self._recheck(prob, k, state, best)
                 # k is settled only if its split alone changed and it still offloads:
                 # after a subchannel move its split loop was not run on the new
                 # subchannel, a swap or a refill changed a partner too, and a user that
@@ -380,16 +384,20 @@ class GradientDescent(BaseAgent):
         sweeps = -(-updates // k_users)
         return state, history, sweeps
 
-    def _recheck(self, prob: SlotProblem, before: Candidate, after: Candidate) -> np.ndarray:
-        """``[K]`` bool: the users to check again after the update from ``before`` to
-        ``after`` was accepted (the updated user itself is the caller's choice).
+    def _recheck(
+        self, prob: SlotProblem, k: int, before: Candidate, after: Candidate
+    ) -> np.ndarray:
+        """``[K]`` bool: the users to check again after user ``k``'s update from
+        ``before`` to ``after`` was accepted (whether ``k`` itself is, is the caller's
+        choice).
 
         ``recheck_all`` (the default in cells of at most
         :data:`RECHECK_ALL_MAX_USERS` users): everyone, so that the search ends only
         where every user was checked against the final state. Otherwise the users
         the update can have changed most: those whose split or subchannels changed
         and, on each link, those on a group that a user left or joined there or
-        whose user got a new split (which changes both of its links' loads); and
+        whose user got a new split (which changes both of its links' loads) or is
+        ``k`` (whose groups were re-descended even where only the powers changed); and
         everyone if the set of offloading users changed (equal edge shares and the
         shared budgets then change for all). A user only coupled to the change
         through the BS-power or edge-share budget is not rechecked; the rebalance
@@ -402,6 +410,7 @@ class GradientDescent(BaseAgent):
         if everyone or not np.array_equal(offloading, after.split < prob.num_layers):
             return np.ones(k_users, dtype=np.bool_)
         resplit = before.split != after.split
+        resplit[k] = True  # k's groups were descended whatever changed
         pending = resplit.copy()
         for old, new in ((before.ul, after.ul), (before.dl, after.dl)):
             changed = resplit | (old != new)  # a new split changes both links' loads
@@ -741,8 +750,8 @@ def _displacements(
     subchannel (k keeps its own: a partner makes room), for the ``max_swaps``
     co-channel users whose best other subchannel is closest to their own in gain;
     each moves to its ``max_swaps`` best other subchannels by gain (every other one
-    when there are no more; in subchannel order). With 16 subchannels and more (K =
-    64 on ``massive``) that cap made Li-GD 1.2-1.5x faster (on 4 slots of each of K =
+    when there are no more; in subchannel order). With 8 subchannels and more (K = 64
+    on ``massive`` has 16) that cap made Li-GD 1.2-1.5x faster (on 4 slots of each of K =
     32, 64 and 128, N = K / 4, mean costs +0.05%, +0.03% and -0.01%)."""
     others = np.arange(current.size) != k
     mates = np.flatnonzero(active & (current == current[k]) & others)
@@ -750,7 +759,7 @@ def _displacements(
     if max_swaps == 0 or mates.size == 0:
         return moves
     rest = gain[mates].copy()
-    rest[np.arange(mates.size), current[mates]] = 0.0
+    rest[np.arange(mates.size), current[mates]] = -np.inf  # not a target, even at gain 0
     with np.errstate(divide="ignore", invalid="ignore"):
         score = np.log(rest.max(axis=1) / gain[mates, current[mates]])
     order = np.argsort(-np.nan_to_num(score, nan=-np.inf), kind="stable")
