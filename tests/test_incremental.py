@@ -259,13 +259,31 @@ def test_best_move_is_the_best_of_the_moves_descended_one_by_one():
         if one.cost < best_cost:
             best_row, best_cost = i, one.cost
     assert row == best_row and run.cost == best_cost and run.gradients == gradients
-    for _ in range(3):
-        again_row, again = prob.best_move(
+    for _ in range(3):  # a fresh problem (no moves seen) descends them again, alike
+        again_row, again = SlotProblem(slot).best_move(
             split, ul, dl, start.point, moves, True, True, START_GIVEN, start.cost, *args, 5,
             0.01,
         )  # fmt: skip
-        assert again_row == row and again.cost == run.cost
+        assert again_row == row and again.cost == run.cost and again.gradients == gradients
         np.testing.assert_array_equal(again.point.p, run.point.p)
+    # the same problem keeps every move's result: asked again, with two new moves
+    # among them, it descends only those and picks exactly what a fresh problem picks
+    extra = [moves[0].copy(), moves[1].copy()]
+    extra[0][0], extra[1][1] = (extra[0][0] + 1) % n, (extra[1][1] + 1) % n
+    mixed = [extra[0], *moves, extra[1], moves[2]]
+    cached_row, cached = prob.best_move(
+        split, ul, dl, start.point, mixed, True, True, START_GIVEN, start.cost, *args, 5, 0.01
+    )
+    fresh_row, fresh = SlotProblem(slot).best_move(
+        split, ul, dl, start.point, mixed, True, True, START_GIVEN, start.cost, *args, 5, 0.01
+    )
+    assert cached_row == fresh_row and cached.cost == fresh.cost
+    np.testing.assert_array_equal(cached.point.q, fresh.point.q)
+    assert 0 < cached.gradients < fresh.gradients
+    seen_row, seen = prob.best_move(
+        split, ul, dl, start.point, moves, True, True, START_GIVEN, start.cost, *args, 5, 0.01
+    )
+    assert seen_row == row and seen.cost == run.cost and seen.gradients == 0
 
 
 @pytest.mark.parametrize("was_local", [False, True])

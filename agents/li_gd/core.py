@@ -540,19 +540,16 @@ def descend_moves(
     rival: float,
     slot_fields: tuple,
     settings_fields: tuple,
-) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, float, int, int]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`descend` for each row of ``subs`` (``[C, K]`` int) as the new subchannels
-    of one link (``uplink`` or downlink), all from ``(p0, q0, e0)``; the best that
-    costs less than ``rival``.
+    of one link (``uplink`` or downlink), all from ``(p0, q0, e0)``.
 
     With ``decompose`` each descent moves only the users of the subchannels that some
     user left or joined. Each gives up against ``rival`` (:func:`give_up_bound`). The
     rows are independent, so they are descended in parallel (numba ``prange``, one
-    thread per core); the best is then picked in row
-    order (the first of equal costs), so the result does not depend on the threads.
-    Returns ``(row, p, q, e, cost, gradients, evaluations)``: the best row (-1 if
-    none beats ``rival``, then the point is the start), its point and cost, and the
-    work of all the descents.
+    thread per core); each row's result depends on that row alone, not on the threads.
+    Returns ``(costs [C], points [C, 3, K], work [C, 2])``: each row's cost, its point
+    ``(p, q, e)`` and its gradients and evaluations.
     """
     k = split.shape[0]
     n_sub = slot_fields[0].shape[1]
@@ -588,17 +585,7 @@ def descend_moves(
         points[row, 2] = e
         work[row, 0] = g
         work[row, 1] = ev
-    best_row, best_cost = -1, rival
-    for row in range(rows):
-        if costs[row] < best_cost:
-            best_row, best_cost = row, costs[row]
-    if best_row < 0:
-        return -1, p0.copy(), q0.copy(), e0.copy(), rival, work[:, 0].sum(), work[:, 1].sum()
-    best = points[best_row]
-    return (
-        best_row, best[0].copy(), best[1].copy(), best[2].copy(), best_cost,
-        work[:, 0].sum(), work[:, 1].sum(),
-    )  # fmt: skip
+    return costs, points, work
 
 
 @njit(cache=True)
