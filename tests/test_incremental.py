@@ -18,13 +18,13 @@ import pytest
 import agents
 import noma_split_env  # noqa: F401  (registers the env ids)
 from agents.li_gd import LiGD, Point, SlotProblem
+from agents.li_gd.candidates import displacements, subchannel_moves, with_relabelled
 from agents.li_gd.core import START_DEFAULT, START_GIVEN
 from agents.li_gd.search import (
     LOCAL_START_MAX_USERS,
     PAIR_ENTRY_MAX_USERS,
     RECHECK_ALL_MAX_USERS,
     Candidate,
-    _displacements,
 )
 from noma_split_env import Scenario, evaluate
 from noma_split_env.evaluate import (
@@ -497,7 +497,7 @@ def test_only_the_touched_users_are_rechecked_in_a_large_cell():
 
 
 def test_a_displaced_user_tries_its_best_other_subchannels():
-    """``_displacements``: each of the ``max_swaps`` co-channel users of k most ready
+    """``displacements``: each of the ``max_swaps`` co-channel users of k most ready
     to move tries its ``max_swaps`` best other subchannels by gain (all of them when
     there are no more), in subchannel order; a zero gain elsewhere never hides a
     target."""
@@ -505,7 +505,7 @@ def test_a_displaced_user_tries_its_best_other_subchannels():
     gain = rng.uniform(0.1, 1.0, (5, 6))
     current = np.array([2, 2, 2, 4, 2])
     active = np.ones(5, dtype=np.bool_)
-    moves = _displacements(gain, current, 0, active, 2)
+    moves = displacements(gain, current, 0, active, 2)
     mates = [1, 2, 4]
     rest = gain[mates].copy()
     rest[:, 2] = 0.0
@@ -519,12 +519,12 @@ def test_a_displaced_user_tries_its_best_other_subchannels():
             expected.append(sub.tolist())
     assert [m.tolist() for m in moves] == expected
     three = np.array([1, 1, 0, 0, 1])
-    few = _displacements(gain[:, :3], three, 0, active, 2)  # 2 other subchannels: both
+    few = displacements(gain[:, :3], three, 0, active, 2)  # 2 other subchannels: both
     movers = [int(np.flatnonzero(m != three)[0]) for m in few]
     assert len(few) == 4 and sorted(set(movers)) == [1, 4]
     assert movers[0] == movers[1] and movers[2] == movers[3]
     assert [int(m[j]) for m, j in zip(few, movers, strict=True)] == [0, 2, 0, 2]
-    zero = _displacements(np.array([[1.0, 0.5, 0.0], [1.0, 0.0, 0.7]]), np.array([0, 0]), 0,
+    zero = displacements(np.array([[1.0, 0.5, 0.0], [1.0, 0.0, 0.7]]), np.array([0, 0]), 0,
                           np.ones(2, dtype=np.bool_), 2)  # fmt: skip
     assert [m.tolist() for m in zero] == [[0, 1], [0, 2]]
 
@@ -533,3 +533,28 @@ def test_a_displaced_user_tries_its_best_other_subchannels():
 def test_cell_size_switches_must_be_none_or_a_bool(field):
     with pytest.raises(ValueError, match=rf"LiGD\.{field}: got 'yes', allowed: None, True"):
         LiGD(**{field: "yes"})
+
+
+def test_subchannel_moves_move_k_then_swap_it_with_the_partners_that_gain_most():
+    gain = np.array([[1.0, 0.5, 0.2], [0.9, 0.1, 0.3], [0.2, 0.8, 0.1], [0.9, 0.2, 0.4]])
+    current = np.array([0, 0, 1, 2])
+    active = np.ones(4, dtype=np.bool_)
+    moves = subchannel_moves(gain, current, 0, active, 1).tolist()
+    # swap scores: user 2 (on 1): log(0.5/1) + log(0.2/0.8); user 3 (on 2): log(0.2/1)
+    # + log(0.9/0.4): user 3 gains most
+    assert moves == [[1, 0, 1, 2], [2, 0, 1, 2], [2, 0, 1, 0]]
+    assert subchannel_moves(gain, current, 0, active, 0).tolist() == moves[:2]
+    idle = active.copy()
+    idle[3] = False  # a local user is no swap partner
+    assert subchannel_moves(gain, current, 0, idle, 1).tolist() == [*moves[:2], [1, 0, 0, 2]]
+
+
+def test_with_relabelled_adds_each_two_group_move_with_its_groups_swapped():
+    current = np.array([0, 0, 1, 2])
+    active = np.array([True, True, True, False])
+    moves = np.array([[1, 0, 1, 2], [1, 0, 2, 2], [1, 1, 0, 2]])
+    out = with_relabelled(moves, current, active).tolist()
+    # row 0 regroups subchannels 0 and 1: its twin swaps them (the local user 3 stays);
+    # row 1 touches three subchannels: no twin; row 2 relabels the two groups whole,
+    # so its twin is current itself: none
+    assert out == [[1, 0, 1, 2], [0, 1, 0, 2], [1, 0, 2, 2], [1, 1, 0, 2]]

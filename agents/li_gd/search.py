@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from agents.base import BaseAgent, register
+from agents.li_gd.candidates import displacements, subchannel_moves, with_relabelled
 from agents.li_gd.core import START_CHEAPER, START_DEFAULT, START_GIVEN
 from agents.li_gd.problem import Point, SlotProblem
 from noma_split_env import Allocation, Slot
@@ -604,13 +605,14 @@ class GradientDescent(BaseAgent):
         return Candidate(run.cost, split, ul, dl, run.point)
 
     def _best_move(
-        self, prob: SlotProblem, k: int, base: Candidate, moves: list[np.ndarray], uplink: bool
+        self, prob: SlotProblem, k: int, base: Candidate, moves: np.ndarray, uplink: bool
     ) -> Candidate:
-        """The best of ``moves`` (new subchannels of one link) descended from ``base``
+        """The best of ``moves`` (``[C, K]``, new subchannels of one link; module
+        :mod:`~agents.li_gd.candidates`) descended from ``base``
         over the groups each changes, or ``base`` if none costs less: one call of the
         core, which descends the moves in parallel, each giving up as :meth:`_descend`
         would against ``base``."""
-        if not moves:
+        if moves.shape[0] == 0:
             return base
         row, run = prob.best_move(
             base.split, base.ul, base.dl, base.point, moves, uplink, self.decompose,
@@ -621,7 +623,8 @@ class GradientDescent(BaseAgent):
         self._per_split[k][base.split[k]] += run.gradients
         if row < 0:
             return base
-        ul, dl = (moves[row], base.dl) if uplink else (base.ul, moves[row])
+        sub = moves[row].copy()
+        ul, dl = (sub, base.dl) if uplink else (base.ul, sub)
         return Candidate(run.cost, base.split, ul, dl, run.point)
 
     def _users_groups(
@@ -697,16 +700,16 @@ class GradientDescent(BaseAgent):
                 current = base.ul if uplink else base.dl
                 active = base.split < prob.num_layers
                 gain = prob.slot.ul_gain if uplink else prob.slot.dl_gain
-                moves = _subchannel_moves(gain, current, k, active, self.max_swaps)
+                moves = subchannel_moves(gain, current, k, active, self.max_swaps)
                 if prob.num_subchannels == 2:
-                    moves = _and_relabelled(moves, current, active)
+                    moves = with_relabelled(moves, current, active)
                 moved = self._best_move(prob, k, moved, moves, uplink)
                 # or a co-channel user of k makes room: it moves to another subchannel
                 current = moved.ul if uplink else moved.dl
                 active = moved.split < prob.num_layers
-                moves = _displacements(gain, current, k, active, self.max_swaps)
+                moves = displacements(gain, current, k, active, self.max_swaps)
                 if prob.num_subchannels == 2:
-                    moves = _and_relabelled(moves, current, active)
+                    moves = with_relabelled(moves, current, active)
                 moved = self._best_move(prob, k, moved, moves, uplink)
             if moved.cost < best.cost:
                 best = moved
@@ -716,62 +719,6 @@ class GradientDescent(BaseAgent):
 def _state_key(state: Candidate) -> bytes:
     """The discrete choice of ``state`` (splits and both subchannel vectors) as bytes."""
     return state.split.tobytes() + state.ul.tobytes() + state.dl.tobytes()
-
-
-def _and_relabelled(
-    moves: list[np.ndarray], current: np.ndarray, active: np.ndarray
-) -> list[np.ndarray]:
-    """``moves``, each followed by its relabelled twin: on two subchannels ``a`` and
-    ``b`` a move splits the users into two new groups, and the twin puts each group on
-    the other subchannel. The gains differ by subchannel, so a regrouping may pay only
-    relabelled, and the relabellings of the sweeps come only after a move that already
-    lowered the cost: on ``default`` (N = 2) Li-GD stopped 0.5-7% above a multi-start
-    search on 4 of 200 slots (seed 1) without the twins. With more subchannels a move's
-    groups have many more labellings than this one, and the twins only cost time (40%
-    more on ``dense``, N = 4, for no lower cost), so they are tried on N = 2 alone."""
-    out = []
-    for sub in moves:
-        out.append(sub)
-        changed = sub != current
-        pair = set(current[changed].tolist()) | set(sub[changed].tolist())
-        if len(pair) != 2:
-            continue
-        a, b = pair
-        twin = np.where(active & (sub == a), b, np.where(active & (sub == b), a, sub))
-        if not np.array_equal(twin, current):
-            out.append(twin)
-    return out
-
-
-def _displacements(
-    gain: np.ndarray, current: np.ndarray, k: int, active: np.ndarray, max_swaps: int
-) -> list[np.ndarray]:
-    """Subchannel vectors where one of k's co-channel users moves to another
-    subchannel (k keeps its own: a partner makes room), for the ``max_swaps``
-    co-channel users whose best other subchannel is closest to their own in gain;
-    each moves to its ``max_swaps`` best other subchannels by gain (every other one
-    when there are no more; in subchannel order). With 8 subchannels and more (K = 64
-    on ``massive`` has 16) that cap made Li-GD 1.2-1.5x faster (on 4 slots of each of K =
-    32, 64 and 128, N = K / 4, mean costs +0.05%, +0.03% and -0.01%)."""
-    others = np.arange(current.size) != k
-    mates = np.flatnonzero(active & (current == current[k]) & others)
-    moves: list[np.ndarray] = []
-    if max_swaps == 0 or mates.size == 0:
-        return moves
-    rest = gain[mates].copy()
-    rest[np.arange(mates.size), current[mates]] = -np.inf  # not a target, even at gain 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        score = np.log(rest.max(axis=1) / gain[mates, current[mates]])
-    order = np.argsort(-np.nan_to_num(score, nan=-np.inf), kind="stable")
-    for i in order[:max_swaps]:
-        j = mates[i]
-        targets = np.argsort(-rest[i], kind="stable")[:max_swaps]
-        for n in np.sort(targets):
-            if n != current[j]:
-                sub = current.copy()
-                sub[j] = n
-                moves.append(sub)
-    return moves
 
 
 def _only_split_changed(before: Candidate, after: Candidate, k: int) -> bool:
@@ -807,33 +754,6 @@ def _subchannel_pairs(used: list[int], num_subchannels: int) -> list[tuple[int, 
         for m in range(n + 1, num_subchannels)
         if n in used or m in used
     ]
-
-
-def _subchannel_moves(
-    gain: np.ndarray, current: np.ndarray, k: int, active: np.ndarray, max_swaps: int
-) -> list[np.ndarray]:
-    """Subchannel vectors one move away from ``current``: user k on each other
-    subchannel, then user k swapping subchannels with the ``max_swaps`` active users of
-    other subchannels that gain most from it (largest
-    ``log(g_k[n_j] / g_k[n_k]) + log(g_j[n_k] / g_j[n_j])``; ties by index)."""
-    moves = []
-    for n in range(gain.shape[1]):
-        if n != current[k]:
-            sub = current.copy()
-            sub[k] = n
-            moves.append(sub)
-    partners = np.flatnonzero(active & (current != current[k]))
-    if max_swaps > 0 and partners.size:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            score = np.log(gain[k, current[partners]] / gain[k, current[k]]) + np.log(
-                gain[partners, current[k]] / gain[partners, current[partners]]
-            )
-        order = np.argsort(-np.nan_to_num(score, nan=-np.inf), kind="stable")
-        for j in partners[order[:max_swaps]]:
-            sub = current.copy()
-            sub[k], sub[j] = current[j], current[k]
-            moves.append(sub)
-    return moves
 
 
 def _split_swap_partners(
