@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import struct
 from typing import NamedTuple
 
 import numpy as np
@@ -88,8 +89,9 @@ class SlotProblem:
         )
         self._base_fields = tuple(self._base)
         self._moves: dict[bytes, tuple[float, np.ndarray | None]] = {}
-        """Every subchannel move descended so far, by a digest of its inputs: its cost,
-        and its point ``[3, K]`` where it beat its rival (only such a move can win)."""
+        """Every subchannel move descended so far, by a digest of its start and
+        settings and the move itself: its cost, and its point ``[3, K]`` where it beat
+        its rival (only such a move can win)."""
 
     def _settings_for(
         self,
@@ -207,7 +209,7 @@ class SlotProblem:
         ul_sub: np.ndarray,
         dl_sub: np.ndarray,
         start: Point,
-        moves: list[np.ndarray],
+        moves: np.ndarray,
         uplink: bool,
         decompose: bool,
         start_mode: int,
@@ -218,7 +220,7 @@ class SlotProblem:
         give_up_after: int,
         give_up_slack: float,
     ) -> tuple[int, Descent]:
-        """The best of ``moves`` (new subchannel vectors of one link) that costs less
+        """The best of ``moves`` (``[C, K]``, new subchannel vectors of one link) that costs less
         than ``rival``, as ``(index, descent)`` (index -1 if none does, the point then
         the start; the first of equal costs): each move descended from ``start`` by
         :func:`~agents.li_gd.core.descend_moves`, giving up against ``rival``.
@@ -230,18 +232,17 @@ class SlotProblem:
         descended (29% of the moves on ``default``, 15% on ``dense`` were seen). The
         descent's counts are those of the moves descended in this call."""
         settings = self._settings_for(gtol, ftol, max_iter, give_up_after, give_up_slack)
-        inputs = hashlib.blake2b(digest_size=16)
-        inputs.update(np.array([uplink, decompose, start_mode, max_iter, give_up_after]).tobytes())
-        inputs.update(np.array([rival, gtol, ftol, give_up_slack], dtype=np.float64).tobytes())
+        inputs = hashlib.blake2b(digest_size=16)  # of everything but the moves
+        inputs.update(struct.pack("<2?3q4d", uplink, decompose, start_mode, max_iter,
+                                  give_up_after, rival, gtol, ftol, give_up_slack))  # fmt: skip
         for x in (split, ul_sub, dl_sub):
-            inputs.update(np.asarray(x, dtype=np.int64).tobytes())
+            inputs.update(np.ascontiguousarray(x, dtype=np.int64).tobytes())
         for x in start:
-            inputs.update(np.asarray(x, dtype=np.float64).tobytes())
-        keys = []
-        for sub in moves:
-            key = inputs.copy()
-            key.update(np.asarray(sub, dtype=np.int64).tobytes())
-            keys.append(key.digest())
+            inputs.update(np.ascontiguousarray(x, dtype=np.float64).tobytes())
+        prefix = inputs.digest()
+        moves = np.ascontiguousarray(moves, dtype=np.int64)
+        raw, width = moves.tobytes(), 8 * moves.shape[1]
+        keys = [prefix + raw[i * width : (i + 1) * width] for i in range(moves.shape[0])]
         fresh: dict[bytes, int] = {}  # the first row of each move not seen yet
         for i, key in enumerate(keys):
             if key not in self._moves and key not in fresh:
@@ -250,7 +251,7 @@ class SlotProblem:
         if fresh:
             rows = list(fresh.values())
             costs, points, work = descend_moves(
-                split, ul_sub, dl_sub, *start, np.array([moves[i] for i in rows], dtype=np.int64),
+                split, ul_sub, dl_sub, *start, moves[rows],
                 uplink, decompose, start_mode, rival, self._slot_fields, settings,
             )  # fmt: skip
             for j, i in enumerate(rows):  # a point is kept only where it could win
