@@ -15,19 +15,26 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["displacements", "subchannel_moves", "with_relabelled"]
+__all__ = [
+    "displacements",
+    "refill_partners",
+    "split_swap_partners",
+    "subchannel_moves",
+    "with_relabelled",
+]
 
 _BIG = np.finfo(np.float64).max
 
 
 @njit(cache=True, error_model="numpy")
-def _descending(score: np.ndarray) -> np.ndarray:
-    """Indices of ``score`` from the highest to the lowest, ties in index order."""
+def _descending(score: np.ndarray, nan_first: bool = False) -> np.ndarray:
+    """Indices of ``score`` from the highest to the lowest, ties in index order; NaN
+    last (or first, as ``nan_to_num(score, nan=inf)`` ranks it)."""
     key = np.empty(score.shape[0])
     for i in range(score.shape[0]):
         x = score[i]
         if np.isnan(x):
-            key[i] = np.inf
+            key[i] = -np.inf if nan_first else np.inf
         elif x == np.inf:
             key[i] = -_BIG
         elif x == -np.inf:
@@ -151,3 +158,43 @@ def with_relabelled(moves: np.ndarray, current: np.ndarray, active: np.ndarray) 
         if not same:
             row += 1
     return out[:row]
+
+
+@njit(cache=True, error_model="numpy")
+def refill_partners(
+    gain: np.ndarray, current: np.ndarray, freed: int, active: np.ndarray, max_swaps: int
+) -> np.ndarray:
+    """The ``max_swaps`` active users not on subchannel ``freed`` whose gain improves
+    most by moving there (largest ``log(g_j[freed] / g_j[current_j])``)."""
+    others = np.flatnonzero(active & (current != freed))
+    if max_swaps == 0 or others.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    score = np.empty(others.shape[0])
+    for i in range(others.shape[0]):
+        j = others[i]
+        score[i] = np.log(gain[j, freed] / gain[j, current[j]])
+    return others[_descending(score)[:max_swaps]]
+
+
+@njit(cache=True, error_model="numpy")
+def split_swap_partners(
+    task_class: np.ndarray,
+    ul_gain: np.ndarray,
+    split: np.ndarray,
+    ul: np.ndarray,
+    k: int,
+    max_swaps: int,
+) -> np.ndarray:
+    """Users of k's task class (identical task tables: its model, in v0) at another
+    split, at most ``max_swaps``: those whose uplink gain differs most from k's (a
+    swap matters most between unlike channels; largest ``|log(g_j / g_k)|``, NaN
+    first)."""
+    if max_swaps == 0:
+        return np.zeros(0, dtype=np.int64)
+    same = np.flatnonzero((task_class == task_class[k]) & (split != split[k]))
+    own_k = ul_gain[k, ul[k]]
+    score = np.empty(same.shape[0])
+    for i in range(same.shape[0]):
+        j = same[i]
+        score[i] = abs(np.log(ul_gain[j, ul[j]] / own_k))
+    return same[_descending(score, True)[:max_swaps]]

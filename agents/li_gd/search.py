@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 
 from agents.base import BaseAgent, register
-from agents.li_gd.candidates import displacements, subchannel_moves, with_relabelled
+from agents.li_gd.candidates import (
+    displacements,
+    refill_partners,
+    split_swap_partners,
+    subchannel_moves,
+    with_relabelled,
+)
 from agents.li_gd.core import START_CHEAPER, START_DEFAULT, START_GIVEN
 from agents.li_gd.problem import Point, SlotProblem
 from noma_split_env import Allocation, Slot
@@ -480,7 +486,7 @@ class GradientDescent(BaseAgent):
             current = best.ul if uplink else best.dl
             gain = prob.slot.ul_gain if uplink else prob.slot.dl_gain
             active = best.split < prob.num_layers
-            for j in _refill_partners(gain, current, freed, active, self.max_swaps):
+            for j in refill_partners(gain, current, freed, active, self.max_swaps):
                 sub = current.copy()
                 sub[j] = freed
                 ul, dl = (sub, best.dl) if uplink else (best.ul, sub)
@@ -673,7 +679,10 @@ class GradientDescent(BaseAgent):
             if entered.cost < best.cost:
                 best = entered
         # 1b. split swaps with users of the same model (their roles exchange)
-        for j in _split_swap_partners(prob.slot, split, ul, k, self.max_swaps):
+        partners = split_swap_partners(
+            prob.slot.task_class, prob.slot.ul_gain, split, ul, k, self.max_swaps
+        )
+        for j in partners:
             cand = split.copy()
             cand[k], cand[j] = split[j], split[k]
             start = Point(*(x.copy() for x in point))
@@ -731,20 +740,6 @@ def _only_split_changed(before: Candidate, after: Candidate, k: int) -> bool:
     )
 
 
-def _refill_partners(
-    gain: np.ndarray, current: np.ndarray, freed: int, active: np.ndarray, max_swaps: int
-) -> np.ndarray:
-    """The ``max_swaps`` active users not on subchannel ``freed`` whose gain improves
-    most by moving there (largest ``log(g_j[freed] / g_j[current_j])``; ties by index)."""
-    others = np.flatnonzero(active & (current != freed))
-    if max_swaps == 0 or others.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        score = np.log(gain[others, freed] / gain[others, current[others]])
-    order = np.argsort(-np.nan_to_num(score, nan=-np.inf), kind="stable")
-    return others[order[:max_swaps]]
-
-
 def _subchannel_pairs(used: list[int], num_subchannels: int) -> list[tuple[int, int]]:
     """Pairs ``(n, m)``, ``n < m``, of subchannels at least one of which is ``used``:
     relabelling two empty subchannels changes nothing."""
@@ -754,23 +749,6 @@ def _subchannel_pairs(used: list[int], num_subchannels: int) -> list[tuple[int, 
         for m in range(n + 1, num_subchannels)
         if n in used or m in used
     ]
-
-
-def _split_swap_partners(
-    slot: Slot, split: np.ndarray, ul: np.ndarray, k: int, max_swaps: int
-) -> np.ndarray:
-    """Users with k's task tables (its model, in v0) at another split, at most
-    ``max_swaps``: those whose uplink gain differs most from k's (a swap matters most
-    between unlike channels)."""
-    if max_swaps == 0:
-        return np.zeros(0, dtype=np.int64)
-    tasks = slot.task_class
-    same = np.flatnonzero((tasks == tasks[k]) & (split != split[k]))
-    own = slot.ul_gain[np.arange(slot.num_users), ul]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        score = np.abs(np.log(own[same] / own[k]))
-    order = np.argsort(-np.nan_to_num(score, nan=np.inf), kind="stable")
-    return same[order[:max_swaps]]
 
 
 class LiGD(GradientDescent):
