@@ -66,7 +66,11 @@ variable (the rebalance) trades the budgets between groups before the relabellin
 are tried; the final polish is a full descent too. A user update's subchannel moves
 on one link are independent descents from the same point, so they run in parallel
 (numba ``prange``, one thread per core; ``NUMBA_NUM_THREADS`` caps it); the best is
-picked in candidate order, so the result does not depend on the threads.
+picked in candidate order, so the result does not depend on the threads. A descent
+is a function of its inputs alone, and the search tries the same move from the same
+point again (user j's swap with k is k's swap with j): :class:`SlotProblem` keeps
+each move's result for the slot and descends only the moves it has not seen (29% of
+them on ``default`` were repeats).
 
 **Discrete variables.** Two starts on small cells (``starts=None``: ``"joint"`` and
 ``"local"`` up to ``LOCAL_START_MAX_USERS = 8`` users, ``"joint"`` alone above), each
