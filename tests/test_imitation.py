@@ -380,3 +380,31 @@ def test_a_holdout_of_every_episode_is_refused(tiny_data: ExpertData) -> None:
     two = tiny_data.subset(tiny_data.episodes < 2)
     with pytest.raises(ValueError, match=r"holds out all 2 expert episodes"):
         behaviour_clone(model, two, holdout=0.75)
+
+
+def test_cache_command_lists_and_clears_stale_datasets(capsys) -> None:
+    """``noma-split cache``: every dataset with its state; ``--clear-stale`` deletes
+    those made by other code (a different fingerprint) and keeps the current ones."""
+    from train.cli import main
+
+    scenario = Scenario.preset("tiny")
+    expert_data(scenario, episodes=1, steps=2, seed=0, workers=1)
+    current = imitation.cache_path(scenario, "li-gd", 1, 2, 0)
+    stale = current.with_name("tiny-li-gd-1x2-seed0-0000000000000000.npz")
+    data = imitation.ExpertData.load(current)
+    data.meta["code"] = "older code"
+    data.save(stale)
+    torn = current.with_name("torn.npz")
+    torn.write_bytes(b"not a zip")
+    states = {item.path.name: (item.current, item.expert) for item in imitation.cached_datasets()}
+    assert states == {current.name: (True, "li-gd"), stale.name: (False, "li-gd"),
+                      torn.name: (False, None)}  # fmt: skip
+    assert main(["cache"]) == 0
+    listed = capsys.readouterr().out
+    assert "3 datasets" in listed and "stale" in listed and "unreadable" in listed
+    assert current.exists() and stale.exists()  # listing deletes nothing
+    assert main(["cache", "--clear-stale"]) == 0
+    assert current.exists() and not stale.exists() and not torn.exists()
+    assert main(["cache", "--clear"]) == 0
+    assert not current.exists()
+    assert "0 datasets" in (main(["cache"]), capsys.readouterr().out)[1]

@@ -6,6 +6,7 @@
     noma-split compare [--scenario default] [--seeds 10] [--steps 50] [--run RUN_DIR]
     noma-split sweep   --vary FIELD=V1,V2,... | --study NAME [--agents ...] [--seeds 5]
     noma-split queue   [--agents ...] [--rates 0.3,0.5,0.7,0.9] [--seeds 3] [--run RUN_DIR]
+    noma-split cache   [--clear-stale | --clear]
 
 Each subcommand is argument parsing and wiring only; the logic lives in importable
 modules of :mod:`train` and :mod:`agents`. Errors are one line on stderr with a
@@ -238,6 +239,25 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- queue
+def _cache(args: argparse.Namespace) -> int:
+    from train.imitation import cache_dir, cached_datasets
+
+    found = cached_datasets()
+    print(f"expert cache: {cache_dir()} ($NOMA_SPLIT_CACHE moves it)")
+    removed = 0
+    for item in found:
+        state = "current" if item.current else ("stale" if item.expert else "unreadable")
+        drop = args.clear or (args.clear_stale and not item.current)
+        if drop:
+            item.path.unlink(missing_ok=True)
+            removed += item.size_bytes
+        mark = "  removed" if drop else ""
+        print(f"  {item.size_bytes / 1e6:8.1f} MB  {state:<10} {item.path.name}{mark}")
+    total = sum(item.size_bytes for item in found)
+    print(f"{len(found)} datasets, {total / 1e6:.1f} MB; removed {removed / 1e6:.1f} MB")
+    return 0
+
+
 def _queue(args: argparse.Namespace) -> int:
     from datetime import datetime
     from pathlib import Path
@@ -524,6 +544,19 @@ def build_parser() -> argparse.ArgumentParser:
     _output_arguments(qu, "results/queue__<scenario>__<time>")
     qu.add_argument("--workers", type=_positive_int, help="parallel workers (default: every core)")
     qu.set_defaults(handler=_queue)
+
+    ca = sub.add_parser(
+        "cache",
+        help="list (or clear) the expert datasets cached for behaviour cloning",
+        description="List the expert datasets of the cache (--init bc), with their size "
+        "and whether the code as it is now made them; stale ones (older code) are never "
+        "read again unless that code comes back.",
+        formatter_class=_Help,
+    )
+    what = ca.add_mutually_exclusive_group()
+    what.add_argument("--clear-stale", action="store_true", help="delete the stale ones")
+    what.add_argument("--clear", action="store_true", help="delete every dataset")
+    ca.set_defaults(handler=_cache)
     return parser
 
 

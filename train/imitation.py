@@ -59,10 +59,12 @@ __all__ = [
     "BC_DEFAULTS",
     "EXPERT_STREAM",
     "BCResult",
+    "CachedDataset",
     "ExpertData",
     "behaviour_clone",
     "cache_dir",
     "cache_path",
+    "cached_datasets",
     "code_fingerprint",
     "discounted",
     "entry_weights",
@@ -241,6 +243,36 @@ def cache_path(
     key = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:16]
     name = f"queue-{scenario.name}" if queued else scenario.name
     return cache_dir() / f"{name}-{expert}-{episodes}x{steps}-seed{seed}-{key}.npz"
+
+
+@dataclass(frozen=True)
+class CachedDataset:
+    """One file of the expert cache (:func:`cached_datasets`)."""
+
+    path: Path
+    size_bytes: int
+    expert: str | None
+    """The expert that labelled it (None: not a readable dataset)."""
+    current: bool
+    """Made by the code as it is now (its ``code`` fingerprint is the expert's
+    :func:`code_fingerprint`): a run with the same settings reuses it. A stale one
+    (older code) is never read again unless that code comes back."""
+
+
+def cached_datasets() -> list[CachedDataset]:
+    """Every ``.npz`` file in :func:`cache_dir`, by name."""
+    root = cache_dir()
+    found = []
+    for path in sorted(root.glob("*.npz")) if root.is_dir() else []:
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                meta = json.loads(str(f["meta"]))
+            expert = str(meta["expert"])
+            current = meta.get("code") == code_fingerprint(expert)
+        except (OSError, ValueError, KeyError, TypeError):  # not one of ours, or torn
+            expert, current = None, False
+        found.append(CachedDataset(path, path.stat().st_size, expert, current))
+    return found
 
 
 @dataclass(frozen=True)
