@@ -50,7 +50,7 @@ PAIR_ENTRY_MAX_USERS = 8
 offload together) by default. It exists for the all-local region, where one user
 entering alone can lose and two together win (equal edge shares); larger cells start
 from the joint start alone, with most users offloading, and there it almost never
-pays: it won 2 of its 76 tries on 10 ``dense`` slots (K = 16) and 2 of 110 on one
+pays: it won 2 of its 76 tries on 6 ``dense`` slots (K = 16) and 2 of 110 on one
 ``massive`` slot (K = 64), yet took 42% and 60% of Li-GD's time; without it the mean
 cost moved by +0.04% (``dense``, 10 slots of seed 0), +0.09% (10 of seed 100) and
 -0.04% (``massive``, 2 slots) (``benchmarks/bench_solvers.py``)."""
