@@ -244,7 +244,7 @@ def test_best_move_is_the_best_of_the_moves_descended_one_by_one():
         sub[rng.integers(k)] = rng.integers(n)
         moves.append(sub)
     args = (1e-5, 1e-10, 500)
-    row, run = prob.best_move(
+    row, run, _ = prob.best_move(
         split, ul, dl, start.point, moves, True, True, START_GIVEN, start.cost, *args, 5, 0.01
     )
     best_row, best_cost, gradients = -1, start.cost, 0
@@ -260,7 +260,7 @@ def test_best_move_is_the_best_of_the_moves_descended_one_by_one():
             best_row, best_cost = i, one.cost
     assert row == best_row and run.cost == best_cost and run.gradients == gradients
     for _ in range(3):  # a fresh problem (no moves seen) descends them again, alike
-        again_row, again = SlotProblem(slot).best_move(
+        again_row, again, _ = SlotProblem(slot).best_move(
             split, ul, dl, start.point, moves, True, True, START_GIVEN, start.cost, *args, 5,
             0.01,
         )  # fmt: skip
@@ -271,19 +271,23 @@ def test_best_move_is_the_best_of_the_moves_descended_one_by_one():
     extra = [moves[0].copy(), moves[1].copy()]
     extra[0][0], extra[1][1] = (extra[0][0] + 1) % n, (extra[1][1] + 1) % n
     mixed = [extra[0], *moves, extra[1], moves[2]]
-    cached_row, cached = prob.best_move(
+    cached_row, cached, cached_descents = prob.best_move(
         split, ul, dl, start.point, mixed, True, True, START_GIVEN, start.cost, *args, 5, 0.01
     )
-    fresh_row, fresh = SlotProblem(slot).best_move(
+    fresh_row, fresh, fresh_descents = SlotProblem(slot).best_move(
         split, ul, dl, start.point, mixed, True, True, START_GIVEN, start.cost, *args, 5, 0.01
     )
     assert cached_row == fresh_row and cached.cost == fresh.cost
     np.testing.assert_array_equal(cached.point.q, fresh.point.q)
     assert 0 < cached.gradients < fresh.gradients
-    seen_row, seen = prob.best_move(
+    distinct = {np.asarray(m, dtype=np.int64).tobytes() for m in mixed}  # repeats once
+    assert cached_descents == len(distinct) - len({m.tobytes() for m in moves})
+    assert fresh_descents == len(distinct)
+    seen_row, seen, seen_descents = prob.best_move(
         split, ul, dl, start.point, moves, True, True, START_GIVEN, start.cost, *args, 5, 0.01
     )
     assert seen_row == row and seen.cost == run.cost and seen.gradients == 0
+    assert seen_descents == 0
 
 
 @pytest.mark.parametrize("was_local", [False, True])

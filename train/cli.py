@@ -239,25 +239,6 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- queue
-def _cache(args: argparse.Namespace) -> int:
-    from train.imitation import cache_dir, cached_datasets
-
-    found = cached_datasets()
-    print(f"expert cache: {cache_dir()} ($NOMA_SPLIT_CACHE moves it)")
-    removed = 0
-    for item in found:
-        state = "current" if item.current else ("stale" if item.expert else "unreadable")
-        drop = args.clear or (args.clear_stale and not item.current)
-        if drop:
-            item.path.unlink(missing_ok=True)
-            removed += item.size_bytes
-        mark = "  removed" if drop else ""
-        print(f"  {item.size_bytes / 1e6:8.1f} MB  {state:<10} {item.path.name}{mark}")
-    total = sum(item.size_bytes for item in found)
-    print(f"{len(found)} datasets, {total / 1e6:.1f} MB; removed {removed / 1e6:.1f} MB")
-    return 0
-
-
 def _queue(args: argparse.Namespace) -> int:
     from datetime import datetime
     from pathlib import Path
@@ -322,6 +303,26 @@ def _queue(args: argparse.Namespace) -> int:
         )
     print(f"\nresults: {out} (episodes.csv, summary.csv, summary.json, load.png)")
     print(f"wall time: {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+# --------------------------------------------------------------------------- cache
+def _cache(args: argparse.Namespace) -> int:
+    from train.imitation import cache_dir, cached_datasets
+
+    found = cached_datasets()
+    print(f"expert cache: {cache_dir()} ($NOMA_SPLIT_CACHE moves it)")
+    removed = 0
+    for item in found:
+        state = "current" if item.current else ("stale" if item.expert else "unreadable")
+        drop = args.clear or (args.clear_stale and not item.current)
+        if drop:
+            item.path.unlink(missing_ok=True)
+            removed += item.size_bytes
+        mark = "  removed" if drop else ""
+        print(f"  {item.size_bytes / 1e6:8.1f} MB  {state:<10} {item.path.name}{mark}")
+    total = sum(item.size_bytes for item in found)
+    print(f"{len(found)} datasets, {total / 1e6:.1f} MB; removed {removed / 1e6:.1f} MB")
     return 0
 
 

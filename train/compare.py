@@ -176,7 +176,7 @@ class CompareResult:
 _COLUMNS = (
     ("agent", "agent", "{}"),
     ("cost", "cost", "{:.4f}"),
-    ("ci", "95% CI", "±{:.4f}"),
+    ("ci", "95% CI", plus_minus),
     ("vs", "vs Li-GD", "{:.3f}"),
     ("latency_ms", "latency [ms]", "{:.2f}"),
     ("device_energy_j", "device E [J]", "{:.4f}"),
@@ -201,8 +201,8 @@ def _table_cells(summary: Summary, reference: str = "li-gd") -> tuple[list[str],
         cells = []
         for key, _, fmt in columns:
             value = values[key]
-            if key == "ci":
-                cells.append(plus_minus(value))
+            if callable(fmt):  # a formatter of its own, NaN included
+                cells.append(fmt(value))
             elif isinstance(value, float) and math.isnan(value):
                 cells.append("n/a")
             else:

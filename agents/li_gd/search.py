@@ -201,15 +201,10 @@ class GradientDescent(BaseAgent):
         if not isinstance(decompose, bool):
             raise ValueError(f"{owner}.decompose: got {decompose!r}, allowed: True or False")
         self.decompose = decompose
-        if pair_entry is not None and not isinstance(pair_entry, bool):
-            raise ValueError(
-                f"{owner}.pair_entry: got {pair_entry!r}, allowed: None, True or False"
-            )
+        for name, value in (("pair_entry", pair_entry), ("recheck_all", recheck_all)):
+            if value is not None and not isinstance(value, bool):
+                raise ValueError(f"{owner}.{name}: got {value!r}, allowed: None, True or False")
         self.pair_entry = pair_entry
-        if recheck_all is not None and not isinstance(recheck_all, bool):
-            raise ValueError(
-                f"{owner}.recheck_all: got {recheck_all!r}, allowed: None, True or False"
-            )
         self.recheck_all = recheck_all
 
     # ------------------------------------------------------------------ search
@@ -410,9 +405,7 @@ class GradientDescent(BaseAgent):
         through the BS-power or edge-share budget is not rechecked; the rebalance
         (one descent over every variable) runs before the search may end."""
         k_users = prob.num_users
-        everyone = (
-            self.recheck_all if self.recheck_all is not None else (k_users <= RECHECK_ALL_MAX_USERS)
-        )
+        everyone = _in_small_cell(self.recheck_all, prob, RECHECK_ALL_MAX_USERS)
         offloading = before.split < prob.num_layers
         if everyone or not np.array_equal(offloading, after.split < prob.num_layers):
             return np.ones(k_users, dtype=np.bool_)
@@ -430,12 +423,6 @@ class GradientDescent(BaseAgent):
     def _improves(self, candidate: Candidate, incumbent: Candidate) -> bool:
         """``candidate`` lowers the cost by more than ``sweep_tol max(1, |C|)``."""
         return candidate.cost < incumbent.cost - self.sweep_tol * max(1.0, abs(incumbent.cost))
-
-    def _pairs(self, prob: SlotProblem) -> bool:
-        """Whether the user updates try the pair entry (``pair_entry``)."""
-        if self.pair_entry is None:
-            return prob.num_users <= PAIR_ENTRY_MAX_USERS
-        return self.pair_entry
 
     def _pair_entry(self, prob: SlotProblem, k: int, state: Candidate) -> Candidate:
         """Local user k and a local partner j start offloading together, their splits
@@ -620,12 +607,12 @@ class GradientDescent(BaseAgent):
         would against ``base``."""
         if moves.shape[0] == 0:
             return base
-        row, run = prob.best_move(
+        row, run, descended = prob.best_move(
             base.split, base.ul, base.dl, base.point, moves, uplink, self.decompose,
             self._start_mode(chain=False), base.cost, self.gtol, self.ftol, self.max_iter,
             self.give_up_after, self.give_up_slack,
         )  # fmt: skip
-        self._count(run.gradients, run.evaluations, len(moves))
+        self._count(run.gradients, run.evaluations, descended)
         self._per_split[k][base.split[k]] += run.gradients
         if row < 0:
             return base
@@ -674,7 +661,7 @@ class GradientDescent(BaseAgent):
                 if refilled.cost < best.cost:
                     best = refilled
         # 1a. pair entry: k and another local user start offloading together
-        if split[k] == levels and self._pairs(prob):
+        if split[k] == levels and _in_small_cell(self.pair_entry, prob, PAIR_ENTRY_MAX_USERS):
             entered = self._pair_entry(prob, k, state)
             if entered.cost < best.cost:
                 best = entered
@@ -723,6 +710,12 @@ class GradientDescent(BaseAgent):
             if moved.cost < best.cost:
                 best = moved
         return best
+
+
+def _in_small_cell(option: bool | None, prob: SlotProblem, max_users: int) -> bool:
+    """A switch that defaults by cell size: ``option``, or (None) whether the cell has
+    at most ``max_users`` users."""
+    return prob.num_users <= max_users if option is None else option
 
 
 def _state_key(state: Candidate) -> bytes:
