@@ -23,7 +23,7 @@ from train.config import (
 from train.extras import MissingExtraError, require_rl
 
 VIEW = {"a2c": "multidiscrete", "ppo": "multidiscrete", "sac": "box", "td3": "box"}
-POLICIES = [(a, "MlpPolicy") for a in ALGORITHMS] + [(a, "PerUserPolicy") for a in ON_POLICY]
+POLICIES = [(a, policy) for a in ALGORITHMS for policy in ("MlpPolicy", "PerUserPolicy")]
 
 
 def base(algo: str, **changes: object) -> TrainConfig:

@@ -218,14 +218,46 @@ def test_cloning_is_reproducible(tiny_data: ExpertData) -> None:
     assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(*weights, strict=True))
 
 
-def test_cloning_refuses_off_policy_models(tiny_data: ExpertData) -> None:
-    config = load_config(
-        "td3",
-        overrides={"scenario": "tiny", "hyperparams": {"buffer_size": 100, "learning_starts": 10}},
-    )
-    model = _build_model(config, make_vec_env(config))
-    with pytest.raises(ValueError, match="allowed: an actor-critic"):
-        behaviour_clone(model, tiny_data)
+@pytest.mark.parametrize("algo", ["td3", "sac"])
+def test_cloning_fits_an_off_policy_actor_and_its_critics(tiny_data: ExpertData, algo: str) -> None:
+    """SAC and TD3 clone too (per-user actor and critics): the deterministic action
+    regresses onto the expert's Box action, the critics onto its reward at that
+    action, and the target networks start as the fitted ones."""
+    import torch as th
+
+    def model():
+        config = load_config(
+            algo,
+            overrides={
+                "scenario": "tiny",
+                "policy": "PerUserPolicy",
+                "policy_kwargs": {"hidden": 32, "rounds": 1, "critic_rounds": 1},
+                "hyperparams": {"buffer_size": 100, "learning_starts": 10},
+            },
+        )
+        _seed_everything(config, lambda _: None)
+        return _build_model(config, make_vec_env(config))
+
+    before = behaviour_clone(model(), tiny_data, epochs=1, learning_rate=1e-9)
+    clone = model()
+    after = behaviour_clone(clone, tiny_data, epochs=40, batch_size=64, learning_rate=3e-3)
+    assert after.holdout_loss < 0.5 * before.holdout_loss
+    assert after.holdout_accuracy["split"] > max(0.6, before.holdout_accuracy["split"] + 0.2)
+    for key, error in after.holdout_fraction_error.items():
+        assert error < 0.6 * before.holdout_fraction_error[key], key
+    policy = clone.policy
+    for name in ("actor", "critic") if algo == "td3" else ("critic",):  # SAC: no actor target
+        fitted, target = getattr(policy, name), getattr(policy, f"{name}_target")
+        for a, b in zip(fitted.parameters(), target.parameters(), strict=True):
+            assert th.equal(a, b), name
+    # the critics learned the expert's reward at the expert's action
+    obs = th.as_tensor(clone.get_env().normalize_obs(tiny_data.observations), dtype=th.float32)
+    view = imitation._find_view(clone.get_env().venv.envs[0])
+    actions = th.as_tensor(imitation.view_targets(view, tiny_data.actions), dtype=th.float32)
+    with th.no_grad():
+        q = policy.critic(obs, actions)[0].flatten().numpy()
+    reward = -np.log(tiny_data.costs)
+    assert np.mean((q - reward) ** 2) < 0.1 * np.var(reward)
 
 
 def test_train_with_init_bc_and_no_rl_is_the_clone(tmp_path: Path) -> None:
@@ -277,9 +309,12 @@ def test_bad_bc_settings_fail_in_one_line(overrides, message) -> None:
         load_config("ppo", overrides=overrides)
 
 
-def test_bc_needs_an_actor_critic() -> None:
-    with pytest.raises(ValueError, match=r"config.init: got 'bc', allowed: none for sac"):
-        load_config("sac", overrides={"init": "bc"})
+def test_actor_warmup_is_for_sac_and_td3() -> None:
+    with pytest.raises(ValueError, match=r"config.actor_warmup: got 10, allowed: 0 for ppo"):
+        load_config("ppo", overrides={"actor_warmup": 10})
+    with pytest.raises(ValueError, match=r"config.actor_warmup: got -1, allowed"):
+        load_config("td3", overrides={"actor_warmup": -1})
+    assert load_config("sac", overrides={"init": "bc", "actor_warmup": 10}).actor_warmup == 10
 
 
 def test_flat_box_targets_decode_to_the_expert(tiny_data: ExpertData) -> None:

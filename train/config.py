@@ -105,7 +105,8 @@ INITS = ("none", "bc")
 """Policy starts: random weights, or behaviour cloning of an expert (:mod:`train.imitation`)."""
 
 POLICIES = ("MlpPolicy", "PerUserPolicy")
-"""``MlpPolicy`` (SB3) or :class:`train.policies.PerUserPolicy` (PPO, A2C)."""
+"""``MlpPolicy`` (SB3) or the per-user policy of the algorithm
+(:func:`train.policies.per_user_policy`)."""
 
 ACTIVATIONS: dict[str, str] = {
     "tanh": "Tanh",
@@ -336,6 +337,8 @@ _POLICY_KWARGS: dict[str, _Rule] = {
     "rounds": _integer(0, 16),  # PerUserPolicy
     "mixer": _Rule(lambda v: v in ("mean", "attention"), "mean or attention"),  # PerUserPolicy
     "heads": _integer(1, 64),  # PerUserPolicy (attention; a divisor of hidden)
+    "critic_rounds": _integer(0, 16),  # PerUserPolicy of SAC and TD3
+    "critic_hidden": _WIDTH,  # PerUserPolicy of SAC and TD3
 }
 """Policy keyword -> its rule (``net_arch``: :data:`_NET_ARCH`); keywords not listed
 (``optimizer_class``, ``features_extractor_class`` and their ``*_kwargs``,
@@ -396,21 +399,27 @@ class TrainConfig:
     """torch CPU threads, 1 to 256; training uses at most the machine's CPU count (and
     says so). 1 is fastest for these small networks on a shared machine."""
     policy: str = "MlpPolicy"
-    """``MlpPolicy`` or ``PerUserPolicy`` (one network shared by the users, PPO and A2C:
-    :mod:`train.policies`)."""
+    """``MlpPolicy`` or ``PerUserPolicy`` (one network shared by the users; for SAC and
+    TD3 in their actor and critics: :mod:`train.policies`)."""
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
     """Passed to the policy: ``activation_fn`` (a name from ``tanh, relu, elu,
     leaky_relu, gelu, silu``); MlpPolicy: ``net_arch`` (list or ``{pi: [...], vf:
     [...]}``, SAC/TD3 ``{pi: [...], qf: [...]}``); PerUserPolicy: ``hidden``,
-    ``rounds``; ``ortho_init``, ``log_std_init``, ``n_critics``, ... (``_POLICY_KWARGS``)."""
+    ``rounds``, ``mixer``, ``heads`` (SAC/TD3: ``critic_rounds``, ``critic_hidden``);
+    ``ortho_init``, ``log_std_init``, ``n_critics``, ... (``_POLICY_KWARGS``)."""
     action_noise_sigma: float = 0.0
     """SAC/TD3: std of Gaussian exploration noise added to actions (0 = none)."""
+    actor_warmup: int = 0
+    """SAC/TD3: environment steps after ``learning_starts`` during which only the
+    critics learn and the actor stays as it is (0 = none). With ``init: bc`` this
+    lets the critics learn the slots around the clone before they steer it: a fresh
+    critic's gradient would first undo the clone."""
     hyperparams: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of the SB3 algorithm (``learning_rate``, ``n_steps``, ...);
     ``learning_rate`` and ``clip_range`` take ``linear:<x>``, a linear decay from x to 0."""
     init: str = "none"
     """How the policy starts: ``none`` (random weights) or ``bc``, behaviour cloning of
-    an expert solver before RL (PPO and A2C; :mod:`train.imitation`). With ``bc``,
+    an expert solver before RL (:mod:`train.imitation`). With ``bc``,
     ``timesteps`` may be 0: the clone is the model."""
     bc: dict[str, Any] = field(default_factory=dict)
     """Behaviour-cloning settings (``init: bc``) over
@@ -456,6 +465,7 @@ class TrainConfig:
             _FLAG(owner, name, getattr(self, name))
         check_number(owner, "clip_obs", self.clip_obs, 0, lo_open=True)
         check_number(owner, "action_noise_sigma", self.action_noise_sigma, 0)
+        _check_integer(owner, "actor_warmup", self.actor_warmup, 0, MAX_STEPS)
 
     def _validate_choices(self) -> None:
         owner, algo = "config", self.algo
@@ -464,19 +474,16 @@ class TrainConfig:
         check(owner, "action_view", self.action_view, ok, f"{' or '.join(views)} for {algo}")
         check(owner, "reward", self.reward, self.reward in REWARDS, " or ".join(REWARDS))
         check(owner, "policy", self.policy, self.policy in POLICIES, " or ".join(POLICIES))
-        ok = self.policy != "PerUserPolicy" or algo in ON_POLICY
-        allowed = f"MlpPolicy for {algo} (PerUserPolicy: ppo and a2c)"
-        check(owner, "policy", self.policy, ok, allowed)
         ok = not self.action_noise_sigma or algo not in ON_POLICY
         allowed = f"0 for {algo} (off-policy algorithms only)"
         check(owner, "action_noise_sigma", self.action_noise_sigma, ok, allowed)
+        ok = not self.actor_warmup or algo not in ON_POLICY
+        check(owner, "actor_warmup", self.actor_warmup, ok, allowed)
         check(owner, "env", self.env, self.env in ENVS, " or ".join(ENVS))
         if self.env == "queue":  # an idle cell costs 0: ln 0 has no value
             ok = self.reward == "cost"
             check(owner, "reward", self.reward, ok, "cost with env: queue (its cost may be 0)")
         check(owner, "init", self.init, self.init in INITS, " or ".join(INITS))
-        ok = self.init == "none" or algo in ON_POLICY
-        check(owner, "init", self.init, ok, f"none for {algo} (bc: ppo and a2c)")
         self._validate_bc()
 
     def _validate_bc(self) -> None:
@@ -791,9 +798,11 @@ def _policy_rules(config: TrainConfig) -> dict[str, _Rule]:
     """The rules of the policy keywords a config may set in ``policy_kwargs``."""
     algorithm = algorithm_class(config.algo)  # first: says if the rl extra is missing
     if config.policy == "PerUserPolicy":
-        from train.policies import PerUserPolicy
+        from train.policies import per_user_policy
 
-        classes = [PerUserPolicy, PerUserPolicy.__mro__[1]]
+        policy = per_user_policy(config.algo)
+        sb3 = next(c for c in policy.__mro__ if c.__module__.startswith("stable_baselines3"))
+        classes = [policy, sb3]
         rules = dict(_POLICY_KWARGS)  # no net_arch: hidden and rounds
     else:
         classes = [algorithm.policy_aliases[config.policy]]

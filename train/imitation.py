@@ -22,8 +22,11 @@ any reinforcement learning:
    log-likelihood of the expert's action (``policy.evaluate_actions``) and fits the
    value head to the reward of the expert's action, which is what a policy close to
    the expert earns (``gamma = 0``), so that PPO fine-tuning starts from a critic
-   that already knows the slots. The observation normalization (``VecNormalize``) is
-   set to the dataset's statistics first. In the MultiDiscrete view the expert's
+   that already knows the slots. For SAC and TD3 (Box view) it regresses the actor's
+   deterministic action onto the expert's (squared error) and fits every Q network
+   at the expert's action to that reward; their target networks start as the fit.
+   The observation normalization (``VecNormalize``) is set to the dataset's
+   statistics first. In the MultiDiscrete view the expert's
    power fractions are rounded *up* to the next level
    (``MultiDiscreteAction.encode(rounding="up")``): rounding a small downlink power
    down to 0 would stall that user's result.
@@ -497,7 +500,7 @@ def behaviour_clone(
     gamma: float = 0.0,
     log: Callable[[str], None] | None = None,
 ) -> BCResult:
-    """Fit ``model``'s policy (an SB3 PPO or A2C) to ``data`` (module docstring).
+    """Fit ``model``'s policy (an SB3 PPO, A2C, SAC or TD3) to ``data`` (module docstring).
 
     ``model.get_env()`` must be the training env built by
     :func:`train.training.make_vec_env`: its action view gives the targets, and its
@@ -516,12 +519,10 @@ def behaviour_clone(
     slots) against the expert's cost there.
     """
     import torch as th
-    from stable_baselines3.common.policies import ActorCriticPolicy
 
-    if not isinstance(model.policy, ActorCriticPolicy):
+    if not hasattr(model.policy, "predict_values") and not hasattr(model.policy, "critic"):
         raise ValueError(
-            f"behaviour_clone: got a {type(model).__name__} model, allowed: an actor-critic "
-            "(PPO or A2C)"
+            f"behaviour_clone: got a {type(model).__name__} model, allowed: PPO, A2C, SAC or TD3"
         )
     if not 0.0 <= holdout < 1.0:
         raise ValueError(f"behaviour_clone.holdout: got {holdout!r}, allowed: [0, 1)")
@@ -555,7 +556,8 @@ def behaviour_clone(
     act_t = th.as_tensor(targets, device=device)
     weight_t = th.as_tensor(entry_weights(view, data.offload), device=device)
     ret_t = th.as_tensor(returns, dtype=th.float32, device=device)
-    optimizer = th.optim.Adam(policy.parameters(), lr=learning_rate)
+    fitted = _fitted_parameters(policy)
+    optimizer = th.optim.Adam(fitted, lr=learning_rate)
     batches = max(1, -(-len(train_rows) // batch_size))
     schedule = th.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * batches)
     rng = np.random.default_rng(seed)
@@ -576,22 +578,26 @@ def behaviour_clone(
                 act_b = th.as_tensor(moved, device=device)
             else:
                 obs_b, act_b = obs_t[rows], act_t[rows]
-            nll = _nll(policy, obs_b, act_b, weight_t[rows])
-            values = policy.predict_values(obs_b).flatten()
-            loss = nll + vf_coef * th.nn.functional.mse_loss(values, ret_t[rows])
+            nll = _imitation_loss(policy, obs_b, act_b, weight_t[rows])
+            loss = nll + vf_coef * _value_loss(policy, obs_b, act_b, ret_t[rows])
             optimizer.zero_grad()
             loss.backward()
-            th.nn.utils.clip_grad_norm_(policy.parameters(), max_grad_norm)
+            th.nn.utils.clip_grad_norm_(fitted, max_grad_norm)
             optimizer.step()
             schedule.step()
             total += float(nll.detach()) * len(rows)
         train_loss = total / len(train_rows)
     policy.set_training_mode(False)
+    for name in ("actor", "critic"):  # SAC, TD3: the target networks start as the fit
+        if hasattr(policy, f"{name}_target"):
+            getattr(policy, f"{name}_target").load_state_dict(getattr(policy, name).state_dict())
     seconds = time.perf_counter() - start
     held_loss, accuracy, errors, ratio = math.nan, {}, {}, math.nan
     if len(held_rows):
         with th.no_grad():
-            held_loss = float(_nll(policy, obs_t[held_rows], act_t[held_rows], weight_t[held_rows]))
+            held_loss = float(
+                _imitation_loss(policy, obs_t[held_rows], act_t[held_rows], weight_t[held_rows])
+            )
             predicted, _ = policy.predict(observations[held_rows], deterministic=True)
         accuracy, errors = _agreement(view, predicted, data.subset(held_rows))
         if data.meta.get("env") == "queue":
@@ -666,6 +672,36 @@ def _agreement(
 def _nll(policy: Any, observations: Any, actions: Any, weights: Any) -> Any:
     """Mean over slots of the weighted negative log-likelihood of the expert's entries."""
     return -(_entry_log_prob(policy, observations, actions) * weights).sum(dim=1).mean()
+
+
+def _fitted_parameters(policy: Any) -> list[Any]:
+    """What cloning fits: the whole actor-critic (PPO, A2C), or the actor and the
+    critics of SAC and TD3 (not their target networks, which are copied after)."""
+    if hasattr(policy, "predict_values"):
+        return list(policy.parameters())
+    return [*policy.actor.parameters(), *policy.critic.parameters()]
+
+
+def _imitation_loss(policy: Any, observations: Any, actions: Any, weights: Any) -> Any:
+    """The actor's loss: :func:`_nll` for an actor-critic; for SAC and TD3, whose
+    actors squash their action into the Box view, the weighted squared error of the
+    deterministic action, summed over entries and averaged over slots."""
+    if hasattr(policy, "predict_values"):
+        return _nll(policy, observations, actions, weights)
+    error = policy._predict(observations, deterministic=True) - actions
+    return (error.square() * weights).sum(dim=1).mean()
+
+
+def _value_loss(policy: Any, observations: Any, actions: Any, returns: Any) -> Any:
+    """Squared error of the value head (actor-critic) or of every Q network at the
+    expert's action (SAC, TD3) against the expert's return."""
+    import torch as th
+
+    mse = th.nn.functional.mse_loss
+    if hasattr(policy, "predict_values"):
+        return mse(policy.predict_values(observations).flatten(), returns)
+    q_values = policy.critic(observations, actions.to(observations.dtype))
+    return sum(mse(q.flatten(), returns) for q in q_values)
 
 
 def _find_view(env: Any) -> Any:

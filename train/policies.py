@@ -1,4 +1,4 @@
-"""A per-user actor-critic policy for PPO and A2C: one small network shared by the users.
+"""Per-user policies for PPO, A2C, SAC and TD3: one small network shared by the users.
 
 NomaSplit's observation is ``K`` rows of per-user features (flattened, see
 :mod:`noma_split_env.observation`) and both action views lay the action out in
@@ -22,8 +22,17 @@ and its size does not grow with ``K``. On ``default`` it reaches a lower cost th
 an MLP of 256 x 256 with the same budget (see ``benchmarks/bench_rl.py``).
 
 Use it with ``policy: PerUserPolicy`` in a PPO or A2C config; ``policy_kwargs`` takes
-``hidden`` (H), ``rounds`` and ``activation_fn``; ``num_users`` is filled in from the
-scenario by :mod:`train.training`.
+``hidden`` (H), ``rounds``, ``mixer`` (``mean`` or ``attention``), ``heads`` and
+``activation_fn``; ``num_users`` is filled in from the scenario by :mod:`train.training`.
+
+SAC and TD3 (Box view) get the same sharing with ``policy: PerUserPolicy`` in their
+configs (:func:`per_user_policy`): :class:`PerUserTD3Policy` and
+:class:`PerUserSACPolicy`. Their actor is the encoder above with a shared head per
+user (TD3: the deterministic action through ``tanh``; SAC: the mean and log-std of
+its squashed Gaussian); each critic encodes every user's features together with that
+user's own action entries (width ``critic_hidden``, by default ``hidden``), mixes
+them ``critic_rounds`` times and mean-pools them into ``Q(s, a)``, which is then
+invariant to relabelling the users.
 """
 
 from __future__ import annotations
@@ -35,10 +44,12 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.distributions import MultiCategoricalDistribution
 from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.sac.policies import SACPolicy
+from stable_baselines3.td3.policies import TD3Policy
 from torch import nn
 from torch.distributions import Categorical
 
-__all__ = ["MIXERS", "PerUserPolicy"]
+__all__ = ["MIXERS", "PerUserPolicy", "PerUserSACPolicy", "PerUserTD3Policy", "per_user_policy"]
 
 MIXERS = ("mean", "attention")
 """How users see each other in the actor: mean-pooled context or self-attention."""
@@ -292,3 +303,276 @@ class PerUserPolicy(ActorCriticPolicy):
             heads=self.heads,
         )
         return data
+
+
+# --------------------------------------------------------------------------- off-policy
+class _UserActorNet(nn.Module):
+    """``[B, K F] -> [B, K H]`` flattened: the per-user encoder as one module, for the
+    actors of :class:`PerUserTD3Policy` and :class:`PerUserSACPolicy`."""
+
+    def __init__(self, encoder: _UserEncoder) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, x: th.Tensor) -> th.Tensor:
+        return self.encoder(x).flatten(1)
+
+
+class _UserQ(nn.Module):
+    """One per-user Q network ``[B, K F + D] -> [B, 1]``: every user's features with
+    its own ``D / K`` action entries (the view is block-major, so user ``k``'s entries
+    are ``k, K + k, 2K + k, ...``), encoded and mixed like the actor's users, then
+    mean-pooled and mapped to the Q-value. It is invariant to relabelling the users."""
+
+    def __init__(
+        self,
+        num_users: int,
+        features: int,
+        entries: int,
+        hidden: int,
+        rounds: int,
+        act: type[nn.Module],
+        mixer: str,
+        heads: int,
+    ) -> None:
+        super().__init__()
+        self.num_users, self.features, self.entries = num_users, features, entries
+        self.encoder = _UserEncoder(
+            num_users, features + entries, hidden, rounds, act, mixer, heads
+        )
+        self.value = nn.Linear(hidden, 1)
+
+    def forward(self, x: th.Tensor) -> th.Tensor:
+        b, k = x.shape[0], self.num_users
+        obs = x[:, : k * self.features].reshape(b, k, self.features)
+        actions = x[:, k * self.features :].reshape(b, self.entries, k).transpose(1, 2)
+        h = self.encoder(th.cat((obs, actions), dim=-1).flatten(1))
+        return self.value(h.mean(dim=1))
+
+
+class _PerUserOffPolicy:
+    """What :class:`PerUserTD3Policy` and :class:`PerUserSACPolicy` share: the
+    per-user settings, their checks, and per-user critics in place of SB3's MLPs."""
+
+    num_users: int
+    hidden: int
+    rounds: int
+    mixer: str
+    heads: int
+    critic_rounds: int
+    critic_hidden: int
+    per_user_activation: type[nn.Module]
+
+    def _set_per_user(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        num_users: int,
+        hidden: int,
+        rounds: int,
+        mixer: str,
+        heads: int,
+        critic_rounds: int,
+        critic_hidden: int | None,
+        kwargs: dict[str, Any],
+    ) -> None:
+        name = type(self).__name__
+        if mixer not in MIXERS:
+            raise ValueError(f"{name}.mixer: got {mixer!r}, allowed: {' or '.join(MIXERS)}")
+        if mixer == "attention" and (heads < 1 or hidden % heads):
+            raise ValueError(
+                f"{name}.heads: got {heads!r}, allowed: a divisor of hidden ({hidden})"
+            )
+        if not isinstance(action_space, spaces.Box):
+            raise ValueError(
+                f"{name}: got a {type(action_space).__name__} action space, allowed: Box"
+            )
+        features = int(np.prod(observation_space.shape))
+        size = int(np.prod(action_space.shape))
+        if num_users < 1 or features % num_users or size % num_users:
+            raise ValueError(
+                f"{name}.num_users: got {num_users}, allowed: a divisor of the observation "
+                f"size {features} and of the action size {size}"
+            )
+        if kwargs.get("net_arch") is not None:
+            raise ValueError(f"{name}: net_arch is not used; set hidden and rounds")
+        self.num_users, self.hidden, self.rounds = num_users, hidden, rounds
+        self.mixer, self.heads, self.critic_rounds = mixer, heads, critic_rounds
+        self.critic_hidden = hidden if critic_hidden is None else critic_hidden
+        if mixer == "attention" and self.critic_hidden % heads:
+            raise ValueError(
+                f"{name}.critic_hidden: got {critic_hidden!r}, allowed: a multiple of heads "
+                f"({heads})"
+            )
+        kwargs["net_arch"] = []  # SB3 builds its (unused) MLPs from the features directly
+        kwargs.setdefault("activation_fn", nn.ReLU)
+        self.per_user_activation = kwargs["activation_fn"]
+
+    def _user_sizes(self) -> tuple[int, int]:
+        """(features per user, action entries per user)."""
+        k = self.num_users
+        features = int(np.prod(self.observation_space.shape)) // k  # type: ignore[attr-defined]
+        return features, int(np.prod(self.action_space.shape)) // k  # type: ignore[attr-defined]
+
+    def _actor_encoder(self) -> _UserActorNet:
+        features, _ = self._user_sizes()
+        return _UserActorNet(
+            _UserEncoder(
+                self.num_users,
+                features,
+                self.hidden,
+                self.rounds,
+                self.per_user_activation,
+                self.mixer,
+                self.heads,
+            )
+        )
+
+    def _per_user_critic(self, critic: Any) -> Any:
+        features, entries = self._user_sizes()
+        critic.q_networks = []
+        for idx in range(critic.n_critics):
+            q_net = _UserQ(
+                self.num_users,
+                features,
+                entries,
+                self.critic_hidden,
+                self.critic_rounds,
+                self.per_user_activation,
+                self.mixer,
+                self.heads,
+            )
+            setattr(critic, f"qf{idx}", q_net)  # replaces SB3's MLP
+            critic.q_networks.append(q_net)
+        return critic.to(self.device)  # type: ignore[attr-defined]
+
+    def _per_user_parameters(self) -> dict[str, Any]:
+        return dict(
+            num_users=self.num_users,
+            hidden=self.hidden,
+            rounds=self.rounds,
+            mixer=self.mixer,
+            heads=self.heads,
+            critic_rounds=self.critic_rounds,
+            critic_hidden=self.critic_hidden,
+        )
+
+
+class PerUserTD3Policy(_PerUserOffPolicy, TD3Policy):
+    """TD3's actor and critics with per-user weight sharing.
+
+    The actor is :class:`PerUserPolicy`'s encoder (``rounds`` of mixing) with a shared
+    linear head per user and a ``tanh``: a deterministic action in the Box view. Each
+    critic (:class:`_UserQ`) encodes every user's features with that user's action
+    entries, mixes them ``critic_rounds`` times and mean-pools them into the Q-value.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Any,
+        num_users: int = 1,
+        hidden: int = 128,
+        rounds: int = 2,
+        mixer: str = "mean",
+        heads: int = 4,
+        critic_rounds: int = 2,
+        critic_hidden: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._set_per_user(
+            observation_space,
+            action_space,
+            num_users,
+            hidden,
+            rounds,
+            mixer,
+            heads,
+            critic_rounds,
+            critic_hidden,
+            kwargs,
+        )
+        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
+
+    def make_actor(self, features_extractor: Any = None) -> Any:
+        actor = super().make_actor(features_extractor)
+        _, entries = self._user_sizes()
+        actor.mu = nn.Sequential(
+            self._actor_encoder(), _UserHead(self.num_users, self.hidden, [1] * entries), nn.Tanh()
+        )
+        return actor.to(self.device)
+
+    def make_critic(self, features_extractor: Any = None) -> Any:
+        return self._per_user_critic(super().make_critic(features_extractor))
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(self._per_user_parameters())
+        data.pop("net_arch", None)
+        return data
+
+
+class PerUserSACPolicy(_PerUserOffPolicy, SACPolicy):
+    """SAC's squashed-Gaussian actor and critics with per-user weight sharing: the
+    actor's latent is the per-user encoder, its mean and log-std are shared linear
+    heads per user; the critics are :class:`PerUserTD3Policy`'s."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Any,
+        num_users: int = 1,
+        hidden: int = 128,
+        rounds: int = 2,
+        mixer: str = "mean",
+        heads: int = 4,
+        critic_rounds: int = 2,
+        critic_hidden: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if kwargs.get("use_sde"):
+            raise ValueError("PerUserSACPolicy: got use_sde=True, allowed: False")
+        self._set_per_user(
+            observation_space,
+            action_space,
+            num_users,
+            hidden,
+            rounds,
+            mixer,
+            heads,
+            critic_rounds,
+            critic_hidden,
+            kwargs,
+        )
+        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
+
+    def make_actor(self, features_extractor: Any = None) -> Any:
+        actor = super().make_actor(features_extractor)
+        _, entries = self._user_sizes()
+        k, h = self.num_users, self.hidden
+        actor.latent_pi = self._actor_encoder()
+        actor.mu = _UserHead(k, h, [1] * entries)
+        actor.log_std = _UserHead(k, h, [1] * entries)
+        return actor.to(self.device)
+
+    def make_critic(self, features_extractor: Any = None) -> Any:
+        return self._per_user_critic(super().make_critic(features_extractor))
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(self._per_user_parameters())
+        data.pop("net_arch", None)
+        return data
+
+
+def per_user_policy(algo: str) -> type:
+    """The per-user policy class of ``algo`` (``policy: PerUserPolicy`` in a config):
+    :class:`PerUserPolicy` for PPO and A2C, :class:`PerUserTD3Policy` for TD3 and
+    :class:`PerUserSACPolicy` for SAC."""
+    classes = {"ppo": PerUserPolicy, "a2c": PerUserPolicy}
+    classes.update(td3=PerUserTD3Policy, sac=PerUserSACPolicy)
+    if algo not in classes:
+        raise ValueError(f"per_user_policy: got {algo!r}, allowed: {', '.join(classes)}")
+    return classes[algo]

@@ -253,9 +253,9 @@ def _policy_kwargs(config: TrainConfig) -> dict[str, Any]:
 
 def _policy(config: TrainConfig) -> Any:
     if config.policy == "PerUserPolicy":
-        from train.policies import PerUserPolicy
+        from train.policies import per_user_policy
 
-        return PerUserPolicy
+        return per_user_policy(config.algo)
     return config.policy
 
 
@@ -487,9 +487,37 @@ def _callbacks(
     if config.checkpoint_freq > 0:
         every = max(config.checkpoint_freq // config.n_envs, 1)
         callbacks.append(_checkpoint_callback(run_dir, every))
+    if config.actor_warmup > 0:
+        callbacks.append(_actor_warmup_callback(config.actor_warmup))
     evaluation = _evaluation_callback(config, run_dir, eval_seed, previous)
     callbacks.append(evaluation)
     return callbacks, evaluation
+
+
+def _actor_warmup_callback(steps: int) -> Any:
+    """``actor_warmup``: keep SAC's or TD3's actor fixed (no gradient) until
+    ``learning_starts + steps`` environment steps, counted from the start of the run
+    (a resumed run picks up where it was); the critics learn meanwhile."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class ActorWarmup(BaseCallback):
+        def _set(self) -> None:
+            frozen = self.model.num_timesteps < self.model.learning_starts + steps
+            for parameter in self.model.actor.parameters():
+                parameter.requires_grad_(not frozen)
+
+        def _on_training_start(self) -> None:
+            self._set()
+
+        def _on_step(self) -> bool:  # before the gradient steps that follow this step
+            self._set()
+            return True
+
+        def _on_training_end(self) -> None:
+            for parameter in self.model.actor.parameters():
+                parameter.requires_grad_(True)
+
+    return ActorWarmup()
 
 
 def _write_evaluations(path: Path, evaluation: Any) -> None:
