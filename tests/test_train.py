@@ -3,6 +3,7 @@ resumes, bad input fails in one line. Tiny budgets on the ``tiny`` scenario."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -17,10 +18,11 @@ import numpy as np
 import pytest
 import yaml
 
+from noma_split_env import NomaSplitEnv
 from noma_split_env.files import atomic_write
 from train import training
 from train.cli import main
-from train.config import ALGORITHMS, CONFIG_DIR, load_config
+from train.config import ALGORITHMS, CONFIG_DIR, algorithm_class, load_config
 from train.sb3_agent import SB3Agent
 
 TINY = {
@@ -154,11 +156,40 @@ def test_same_seed_same_model(tmp_path: Path) -> None:
     assert not all(np.array_equal(a, b) for a, b in zip(params[0], params[2], strict=True))
 
 
-def _parameters(path: Path) -> list[np.ndarray]:
-    from stable_baselines3 import PPO
-
-    model = PPO.load(path, device="cpu")
+def _parameters(path: Path, algo: str = "ppo") -> list[np.ndarray]:
+    model = algorithm_class(algo).load(path, device="cpu")
     return [p.detach().numpy().copy() for p in model.policy.parameters()]
+
+
+@pytest.mark.parametrize("algo", ["td3", "sac"])
+def test_off_policy_from_a_clone_is_reproducible_and_acts(
+    tmp_path: Path, algo: str, monkeypatch
+) -> None:
+    """SAC and TD3 with ``init: bc``, the per-user policy and an actor warm-up: the
+    clone is scored in bc.json, RL follows it, and the same config gives the same
+    weights; the run is an agent."""
+    monkeypatch.setenv("NOMA_SPLIT_CACHE", str(tmp_path / "cache"))
+    path = tiny_config(
+        tmp_path,
+        algo,
+        timesteps=192,
+        init="bc",
+        bc={"episodes": 6, "steps": 10, "epochs": 2, "workers": 1, "holdout": 0.2},
+        actor_warmup=64,
+        policy="PerUserPolicy",
+        policy_kwargs={"hidden": 8, "rounds": 1, "critic_rounds": 1},
+    )
+    cfg = load_config(path=path)
+    runs = [training.train(cfg, tmp_path / name, progress_bar=False) for name in "ab"]
+    assert runs[0].curve == runs[1].curve and runs[0].timesteps == 192
+    params = [_parameters(r.model_path, algo) for r in runs]
+    assert all(np.array_equal(a, b) for a, b in zip(*params, strict=True))
+    bc = json.loads((runs[0].run_dir / "bc.json").read_text())["result"]
+    assert bc["samples"] == 50 and np.isfinite(bc["holdout_cost_ratio"])
+    agent = SB3Agent(runs[0].run_dir)
+    env = NomaSplitEnv(cfg.make_scenario())
+    env.reset(seed=5)
+    assert np.isfinite(env.step_allocation(agent.act(env.slot))[4]["cost"])
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resumes(tmp_path: Path, monkeypatch, capsys) -> None:
