@@ -707,7 +707,12 @@ BAD_VALUES = [
         {"policy": "MlpPolicy", "policy_kwargs": {"squash_output": True}},
         "squash_output: got True",
     ),
-    ("td3", {"policy_kwargs": {"net_arch": {"pi": [8]}}}, "net_arch: got {'pi': [8]}"),
+    (
+        "td3",
+        {"policy": "MlpPolicy", "policy_kwargs": {"net_arch": {"pi": [8]}}},
+        "net_arch: got {'pi': [8]}",
+    ),
+    ("td3", {"policy_kwargs": {"critic_rounds": -1}}, "critic_rounds: got -1"),
     ("td3", {"policy_kwargs": {"n_critics": 0}}, "n_critics: got 0"),
     ("sac", {"policy_kwargs": {"clip_mean": -1}}, "clip_mean: got -1"),
     ("ppo", {"seed": 2**40}, "config.seed: got 1099511627776"),
