@@ -55,6 +55,29 @@ MIXERS = ("mean", "attention")
 """How users see each other in the actor: mean-pooled context or self-attention."""
 
 
+def _check_per_user(
+    name: str,
+    observation_space: spaces.Space,
+    action_space: spaces.Space,
+    num_users: int,
+    hidden: int,
+    mixer: str,
+    heads: int,
+) -> None:
+    """The checks every per-user policy makes, each a one-line error naming ``name``."""
+    if mixer not in MIXERS:
+        raise ValueError(f"{name}.mixer: got {mixer!r}, allowed: {' or '.join(MIXERS)}")
+    if mixer == "attention" and (heads < 1 or hidden % heads):
+        raise ValueError(f"{name}.heads: got {heads!r}, allowed: a divisor of hidden ({hidden})")
+    features = int(np.prod(observation_space.shape))  # type: ignore[arg-type]
+    size = int(np.prod(action_space.shape))  # type: ignore[arg-type]
+    if num_users < 1 or features % num_users or size % num_users:
+        raise ValueError(
+            f"{name}.num_users: got {num_users}, allowed: a divisor of the observation "
+            f"size {features} and of the action size {size}"
+        )
+
+
 class _AttentionRound(nn.Module):
     """One pre-norm transformer block over the users (no positional encoding, so it
     stays permutation-equivariant): ``h <- h + MHA(LN h)``, ``h <- h + FFN(LN h)``."""
@@ -224,19 +247,9 @@ class PerUserPolicy(ActorCriticPolicy):
         heads: int = 4,
         **kwargs: Any,
     ) -> None:
-        if mixer not in MIXERS:
-            raise ValueError(f"PerUserPolicy.mixer: got {mixer!r}, allowed: {' or '.join(MIXERS)}")
-        if mixer == "attention" and (heads < 1 or hidden % heads):
-            raise ValueError(
-                f"PerUserPolicy.heads: got {heads!r}, allowed: a divisor of hidden ({hidden})"
-            )
-        features = int(np.prod(observation_space.shape))
-        size = int(np.prod(action_space.shape))
-        if num_users < 1 or features % num_users or size % num_users:
-            raise ValueError(
-                f"PerUserPolicy.num_users: got {num_users}, allowed: a divisor of the "
-                f"observation size {features} and of the action size {size}"
-            )
+        _check_per_user(
+            "PerUserPolicy", observation_space, action_space, num_users, hidden, mixer, heads
+        )
         if kwargs.get("net_arch") is not None:
             raise ValueError("PerUserPolicy: net_arch is not used; set hidden and rounds")
         self.num_users, self.hidden, self.rounds = num_users, hidden, rounds
@@ -363,50 +376,43 @@ class _PerUserOffPolicy:
     critic_hidden: int
     per_user_activation: type[nn.Module]
 
-    def _set_per_user(
+    def __init__(
         self,
         observation_space: spaces.Space,
-        action_space: spaces.Space,
-        num_users: int,
-        hidden: int,
-        rounds: int,
-        mixer: str,
-        heads: int,
-        critic_rounds: int,
-        critic_hidden: int | None,
-        kwargs: dict[str, Any],
+        action_space: spaces.Box,
+        lr_schedule: Any,
+        num_users: int = 1,
+        hidden: int = 128,
+        rounds: int = 2,
+        mixer: str = "mean",
+        heads: int = 4,
+        critic_rounds: int = 2,
+        critic_hidden: int | None = None,
+        **kwargs: Any,
     ) -> None:
         name = type(self).__name__
-        if mixer not in MIXERS:
-            raise ValueError(f"{name}.mixer: got {mixer!r}, allowed: {' or '.join(MIXERS)}")
-        if mixer == "attention" and (heads < 1 or hidden % heads):
-            raise ValueError(
-                f"{name}.heads: got {heads!r}, allowed: a divisor of hidden ({hidden})"
-            )
         if not isinstance(action_space, spaces.Box):
             raise ValueError(
                 f"{name}: got a {type(action_space).__name__} action space, allowed: Box"
             )
-        features = int(np.prod(observation_space.shape))
-        size = int(np.prod(action_space.shape))
-        if num_users < 1 or features % num_users or size % num_users:
-            raise ValueError(
-                f"{name}.num_users: got {num_users}, allowed: a divisor of the observation "
-                f"size {features} and of the action size {size}"
-            )
+        if kwargs.get("use_sde"):
+            raise ValueError(f"{name}: got use_sde=True, allowed: False")
+        _check_per_user(name, observation_space, action_space, num_users, hidden, mixer, heads)
         if kwargs.get("net_arch") is not None:
             raise ValueError(f"{name}: net_arch is not used; set hidden and rounds")
-        self.num_users, self.hidden, self.rounds = num_users, hidden, rounds
-        self.mixer, self.heads, self.critic_rounds = mixer, heads, critic_rounds
-        self.critic_hidden = hidden if critic_hidden is None else critic_hidden
-        if mixer == "attention" and self.critic_hidden % heads:
+        critic_hidden = hidden if critic_hidden is None else critic_hidden
+        if mixer == "attention" and critic_hidden % heads:
             raise ValueError(
                 f"{name}.critic_hidden: got {critic_hidden!r}, allowed: a multiple of heads "
                 f"({heads})"
             )
+        self.num_users, self.hidden, self.rounds = num_users, hidden, rounds
+        self.mixer, self.heads = mixer, heads
+        self.critic_rounds, self.critic_hidden = critic_rounds, critic_hidden
         kwargs["net_arch"] = []  # SB3 builds its (unused) MLPs from the features directly
         kwargs.setdefault("activation_fn", nn.ReLU)
         self.per_user_activation = kwargs["activation_fn"]
+        super().__init__(observation_space, action_space, lr_schedule, **kwargs)  # type: ignore[call-arg]
 
     def _user_sizes(self) -> tuple[int, int]:
         """(features per user, action entries per user)."""
@@ -428,7 +434,9 @@ class _PerUserOffPolicy:
             )
         )
 
-    def _per_user_critic(self, critic: Any) -> Any:
+    def make_critic(self, features_extractor: Any = None) -> Any:
+        """SB3's critic with per-user Q networks (:class:`_UserQ`) in place of its MLPs."""
+        critic = super().make_critic(features_extractor)  # type: ignore[misc]
         features, entries = self._user_sizes()
         critic.q_networks = []
         for idx in range(critic.n_critics):
@@ -446,8 +454,10 @@ class _PerUserOffPolicy:
             critic.q_networks.append(q_net)
         return critic.to(self.device)  # type: ignore[attr-defined]
 
-    def _per_user_parameters(self) -> dict[str, Any]:
-        return dict(
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()  # type: ignore[misc]
+        data.pop("net_arch", None)  # fixed: SB3's MLPs are replaced
+        data.update(
             num_users=self.num_users,
             hidden=self.hidden,
             rounds=self.rounds,
@@ -456,6 +466,7 @@ class _PerUserOffPolicy:
             critic_rounds=self.critic_rounds,
             critic_hidden=self.critic_hidden,
         )
+        return data
 
 
 class PerUserTD3Policy(_PerUserOffPolicy, TD3Policy):
@@ -467,34 +478,6 @@ class PerUserTD3Policy(_PerUserOffPolicy, TD3Policy):
     entries, mixes them ``critic_rounds`` times and mean-pools them into the Q-value.
     """
 
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Box,
-        lr_schedule: Any,
-        num_users: int = 1,
-        hidden: int = 128,
-        rounds: int = 2,
-        mixer: str = "mean",
-        heads: int = 4,
-        critic_rounds: int = 2,
-        critic_hidden: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self._set_per_user(
-            observation_space,
-            action_space,
-            num_users,
-            hidden,
-            rounds,
-            mixer,
-            heads,
-            critic_rounds,
-            critic_hidden,
-            kwargs,
-        )
-        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
-
     def make_actor(self, features_extractor: Any = None) -> Any:
         actor = super().make_actor(features_extractor)
         _, entries = self._user_sizes()
@@ -503,50 +486,11 @@ class PerUserTD3Policy(_PerUserOffPolicy, TD3Policy):
         )
         return actor.to(self.device)
 
-    def make_critic(self, features_extractor: Any = None) -> Any:
-        return self._per_user_critic(super().make_critic(features_extractor))
-
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data.update(self._per_user_parameters())
-        data.pop("net_arch", None)
-        return data
-
 
 class PerUserSACPolicy(_PerUserOffPolicy, SACPolicy):
     """SAC's squashed-Gaussian actor and critics with per-user weight sharing: the
     actor's latent is the per-user encoder, its mean and log-std are shared linear
     heads per user; the critics are :class:`PerUserTD3Policy`'s."""
-
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Box,
-        lr_schedule: Any,
-        num_users: int = 1,
-        hidden: int = 128,
-        rounds: int = 2,
-        mixer: str = "mean",
-        heads: int = 4,
-        critic_rounds: int = 2,
-        critic_hidden: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if kwargs.get("use_sde"):
-            raise ValueError("PerUserSACPolicy: got use_sde=True, allowed: False")
-        self._set_per_user(
-            observation_space,
-            action_space,
-            num_users,
-            hidden,
-            rounds,
-            mixer,
-            heads,
-            critic_rounds,
-            critic_hidden,
-            kwargs,
-        )
-        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
     def make_actor(self, features_extractor: Any = None) -> Any:
         actor = super().make_actor(features_extractor)
@@ -556,15 +500,6 @@ class PerUserSACPolicy(_PerUserOffPolicy, SACPolicy):
         actor.mu = _UserHead(k, h, [1] * entries)
         actor.log_std = _UserHead(k, h, [1] * entries)
         return actor.to(self.device)
-
-    def make_critic(self, features_extractor: Any = None) -> Any:
-        return self._per_user_critic(super().make_critic(features_extractor))
-
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data.update(self._per_user_parameters())
-        data.pop("net_arch", None)
-        return data
 
 
 def per_user_policy(algo: str) -> type:
