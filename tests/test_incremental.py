@@ -393,13 +393,15 @@ def test_a_start_stops_where_an_earlier_start_settled():
 
 
 def test_the_give_up_bound_tightens_with_the_gradients():
-    from agents.li_gd.core import give_up_bound
+    from agents.li_gd.core import GIVE_UP_HALVING, give_up_bound
 
     assert give_up_bound(np.inf, 9, 5, 0.01) == np.inf
     assert give_up_bound(0.4, 5, 5, 0.01) == pytest.approx(0.41)  # margin max(1, |C|)
     assert give_up_bound(3.0, 5, 5, 0.01) == pytest.approx(3.03)
-    assert give_up_bound(0.4, 10, 5, 0.01) == pytest.approx(0.405)
-    assert give_up_bound(0.4, 20, 5, 0.01) == pytest.approx(0.4 + 0.01 / 8)
+    h = GIVE_UP_HALVING
+    assert give_up_bound(0.4, 5 + h, 5, 0.01) == pytest.approx(0.405)  # halved
+    assert give_up_bound(0.4, 5 + 3 * h, 5, 0.01) == pytest.approx(0.4 + 0.01 / 8)
+    assert give_up_bound(0.4, 6, 5, 0.01) == pytest.approx(0.4 + 0.01 * 0.5 ** (1 / h))
     assert give_up_bound(0.4, 0, 0, 0.01) == pytest.approx(0.41)
 
 

@@ -125,7 +125,8 @@ class GradientDescent(BaseAgent):
             is still above the cost it must beat (the incumbent's; for a user's
             subchannel moves, that of the point they start from) by more than
             ``give_up_slack max(1, |C|)``, a margin that halves with every
-            ``give_up_after`` gradients more (:func:`~agents.li_gd.core.give_up_bound`).
+            :data:`~agents.li_gd.core.GIVE_UP_HALVING` gradients more
+            (:func:`~agents.li_gd.core.give_up_bound`).
             The split loops (the loop the warm start is about), the
             joint start and the polish always converge: a cold-started GD would gain
             most from giving up there (with it, GD's gradients fell from 4.7x to 2.2x
