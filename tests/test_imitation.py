@@ -443,3 +443,39 @@ def test_cache_command_lists_and_clears_stale_datasets(capsys) -> None:
     assert main(["cache", "--clear"]) == 0
     assert not current.exists()
     assert "0 datasets" in (main(["cache"]), capsys.readouterr().out)[1]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"hidden": 32, "rounds": 1},
+        {"hidden": 32, "rounds": 2, "mixer": "attention", "heads": 4},
+        {"hidden": 16, "rounds": 2, "activation_fn": "relu"},
+    ],
+)
+def test_the_numpy_actor_is_the_torch_network(tiny_data: ExpertData, kwargs: dict) -> None:
+    """NumpyActor mirrors PerUserPolicy (each mixer, tanh and relu): the same logits
+    to float rounding, hence the same actions; the Box view is left to torch."""
+    import torch as th
+
+    from train.policies import NumpyActor
+
+    _, model = tiny_model(policy_kwargs=kwargs)
+    behaviour_clone(model, tiny_data, epochs=1)
+    actor = NumpyActor.of(model.policy)
+    assert actor is not None
+    normalized = model.get_env().normalize_obs(tiny_data.observations)
+    for obs in normalized[::2]:
+        np.testing.assert_array_equal(actor(obs), model.policy.deterministic_action(obs))
+    with th.inference_mode():  # the logits themselves, not only their argmax
+        x = th.as_tensor(normalized[:20], dtype=th.float32)
+        expected = model.policy.action_net(model.policy.mlp_extractor.forward_actor(x)).numpy()
+    k = model.policy.num_users
+    for obs, want in zip(normalized[:20], expected, strict=True):
+        got = actor.logits(obs)  # [K, sum b] -> block-major, as the view
+        edges = np.cumsum(actor.blocks)[:-1]
+        flat = np.concatenate([b.ravel() for b in np.split(got, edges, axis=1)])
+        np.testing.assert_allclose(flat, want, rtol=1e-5, atol=1e-5)
+    assert got.shape == (k, sum(actor.blocks))
+    _, box = tiny_model("box")
+    assert NumpyActor.of(box.policy) is None

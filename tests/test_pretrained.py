@@ -95,3 +95,21 @@ def test_export_trims_a_run(tmp_path: Path) -> None:
     env.reset(seed=1)
     trimmed, original = SB3Agent(target), SB3Agent(run)
     np.testing.assert_array_equal(trimmed.predict(env.slot), original.predict(env.slot))
+
+
+@pytest.mark.parametrize("name", ["default", "dense"])
+def test_the_numpy_actor_decides_as_torch_on_the_shipped_policies(name: str) -> None:
+    """The shipped agents decide through :class:`train.policies.NumpyActor`; on 300
+    observations of their preset (seed 100) it gives torch's actions, every one."""
+    from train.policies import NumpyActor
+
+    agent = agents.make("pretrained", scenario=name)
+    policy = agent.model.policy
+    actor = NumpyActor.of(policy)
+    assert actor is not None and agent._numpy_actor is not None
+    env = NomaSplitEnv(Scenario.preset(name))
+    env.reset(seed=100)
+    for _ in range(300):
+        obs = agent.observation(env.slot)
+        np.testing.assert_array_equal(actor(obs), policy.deterministic_action(obs))
+        env.step_allocation(agent.act(env.slot))

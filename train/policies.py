@@ -49,7 +49,14 @@ from stable_baselines3.td3.policies import TD3Policy
 from torch import nn
 from torch.distributions import Categorical
 
-__all__ = ["MIXERS", "PerUserPolicy", "PerUserSACPolicy", "PerUserTD3Policy", "per_user_policy"]
+__all__ = [
+    "MIXERS",
+    "NumpyActor",
+    "PerUserPolicy",
+    "PerUserSACPolicy",
+    "PerUserTD3Policy",
+    "per_user_policy",
+]
 
 MIXERS = ("mean", "attention")
 """How users see each other in the actor: mean-pooled context or self-attention."""
@@ -316,6 +323,109 @@ class PerUserPolicy(ActorCriticPolicy):
             heads=self.heads,
         )
         return data
+
+
+_NUMPY_ACTIVATIONS = {nn.Tanh: np.tanh, nn.ReLU: lambda x: np.maximum(x, 0.0)}
+"""The activations :class:`NumpyActor` can mirror."""
+
+
+class NumpyActor:
+    """:meth:`PerUserPolicy.deterministic_action` in numpy, for agents that only act.
+
+    The network is a few dozen small operations (``K`` rows of ``H`` values), and
+    torch spends most of a decision in its per-operation dispatch and the modules'
+    Python (``nn.MultiheadAttention``'s checks alone take about 90 us a round on
+    ``default``); numpy on a copy of the weights computes the same layers in float32
+    in a fraction of that. The logits differ from torch's by float rounding only, so
+    the actions are the same unless two logits tie to about 1e-6 (tested on the
+    shipped policies' observations). The copy is taken once: build a new one after
+    the weights change (:class:`~train.sb3_agent.SB3Agent` loads a model and never
+    trains it).
+
+    Use :meth:`of`, which returns None for a policy it cannot mirror (another
+    policy class, the Box view, another activation).
+    """
+
+    def __init__(self, policy: PerUserPolicy) -> None:
+        def arr(t: th.Tensor) -> np.ndarray:
+            return t.detach().cpu().numpy().astype(np.float32)
+
+        enc = policy.mlp_extractor.actor
+        self.num_users, self.features = enc.num_users, enc.features
+        self.act = _NUMPY_ACTIVATIONS[policy.activation_fn]
+        self.embed = (arr(enc.embed[0].weight).T.copy(), arr(enc.embed[0].bias))
+        self.mixer, self.heads = policy.mixer, policy.heads
+        self.rounds: list[dict[str, Any]] = []
+        for layer in enc.mix:
+            if self.mixer == "attention":
+                mha = layer.attention
+                self.rounds.append({
+                    "norm1": (arr(layer.norm1.weight), arr(layer.norm1.bias), layer.norm1.eps),
+                    "norm2": (arr(layer.norm2.weight), arr(layer.norm2.bias), layer.norm2.eps),
+                    "qkv": (arr(mha.in_proj_weight).T.copy(), arr(mha.in_proj_bias)),
+                    "out": (arr(mha.out_proj.weight).T.copy(), arr(mha.out_proj.bias)),
+                    "ffn1": (arr(layer.ffn[0].weight).T.copy(), arr(layer.ffn[0].bias)),
+                    "ffn2": (arr(layer.ffn[2].weight).T.copy(), arr(layer.ffn[2].bias)),
+                })  # fmt: skip
+            else:
+                lin = layer.layer[0]
+                self.rounds.append({"mix": (arr(lin.weight).T.copy(), arr(lin.bias))})
+        head = policy.action_net
+        self.head = (arr(head.linear.weight).T.copy(), arr(head.linear.bias))
+        self.blocks = list(head.blocks)
+
+    @classmethod
+    def of(cls, policy: Any) -> NumpyActor | None:
+        """The numpy mirror of ``policy``, or None if it cannot be mirrored."""
+        if (
+            not isinstance(policy, PerUserPolicy)
+            or not isinstance(policy.action_space, spaces.MultiDiscrete)
+            or policy.activation_fn not in _NUMPY_ACTIVATIONS
+        ):
+            return None
+        return cls(policy)
+
+    @staticmethod
+    def _norm(h: np.ndarray, norm: tuple[np.ndarray, np.ndarray, float]) -> np.ndarray:
+        weight, bias, eps = norm
+        centred = h - h.mean(axis=-1, keepdims=True)
+        var = (centred * centred).mean(axis=-1, keepdims=True)
+        return centred / np.sqrt(var + np.float32(eps)) * weight + bias
+
+    def _attention(self, z: np.ndarray, r: dict[str, Any]) -> np.ndarray:
+        k, hidden = z.shape
+        heads = self.heads
+        d = hidden // heads
+        qkv = z @ r["qkv"][0] + r["qkv"][1]  # [K, 3H]
+        q, key, v = (qkv[:, i * hidden : (i + 1) * hidden].reshape(k, heads, d).transpose(1, 0, 2)
+                     for i in range(3))  # fmt: skip
+        scores = q @ key.transpose(0, 2, 1) * np.float32(1.0 / np.sqrt(d))  # [heads, K, K]
+        scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        scores /= scores.sum(axis=-1, keepdims=True)
+        mixed = (scores @ v).transpose(1, 0, 2).reshape(k, hidden)
+        return mixed @ r["out"][0] + r["out"][1]
+
+    def logits(self, observation: np.ndarray) -> np.ndarray:
+        """``[K, sum of the blocks]``: each user's logits, block after block, for one
+        (normalized) observation (the policy's ``action_net`` output, per user)."""
+        x = np.asarray(observation, dtype=np.float32).reshape(self.num_users, self.features)
+        h = self.act(x @ self.embed[0] + self.embed[1])
+        for r in self.rounds:
+            if self.mixer == "attention":
+                h = h + self._attention(self._norm(h, r["norm1"]), r)
+                z = self._norm(h, r["norm2"])
+                h = h + (self.act(z @ r["ffn1"][0] + r["ffn1"][1]) @ r["ffn2"][0] + r["ffn2"][1])
+            else:
+                context = np.broadcast_to(h.mean(axis=0, keepdims=True), h.shape)
+                h = self.act(np.concatenate((h, context), axis=1) @ r["mix"][0] + r["mix"][1])
+        return h @ self.head[0] + self.head[1]
+
+    def __call__(self, observation: np.ndarray) -> np.ndarray:
+        """The deterministic MultiDiscrete action for one (normalized) observation:
+        the argmax of each block's logits, block-major as the view lays it out."""
+        edges = np.cumsum(self.blocks)[:-1]
+        parts = np.split(self.logits(observation), edges, axis=1)
+        return np.concatenate([b.argmax(axis=1) for b in parts])
 
 
 # --------------------------------------------------------------------------- off-policy
