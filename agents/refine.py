@@ -89,7 +89,6 @@ def refine(slot: Slot, allocation: Allocation, rounds: int = 2) -> tuple[Allocat
     return (dataclasses.replace(allocation, **changed) if changed else allocation), evaluations + 1
 
 
-_SPLIT, _UL, _DL = 0, 1, 2
 _FIELDS = ("split", "ul_subchannel", "dl_subchannel")
 
 
