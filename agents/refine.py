@@ -34,6 +34,7 @@ import numpy as np
 from numba import njit
 
 from agents.base import Agent, BaseAgent, make, register
+from agents.li_gd.core import slot_cost
 from noma_split_env import Allocation, Slot, evaluate
 from noma_split_env.evaluate import KernelSlot, evaluate_into, kernel_slot, new_parts
 
@@ -113,10 +114,9 @@ def _refine_kernel(
 
     User by user, the moves are scored in the order local, each other uplink
     subchannel, each other downlink subchannel, each by :func:`evaluate_into` (the
-    arithmetic of ``evaluate``) plus ``mu misses / K``, the miss term of
-    :func:`~noma_split_env.evaluate.slot_terms` (a failed task or a latency above
-    ``deadline``, ``inf`` for none); the first of the cheapest is taken if it costs
-    less than the incumbent."""
+    arithmetic of ``evaluate``) and the solvers' compiled slot cost
+    (:func:`~agents.li_gd.core.slot_cost`: the miss term, ``deadline`` ``inf`` for
+    none); the first of the cheapest is taken if it costs less than the incumbent."""
     slot = KernelSlot(*slot_fields)
     k_users = split.shape[0]
     n_sub = slot.ul_gain.shape[1]
@@ -142,11 +142,7 @@ def _refine_kernel(
                     )
                     row[k] = current
                     evaluations += 1
-                    misses = 0
-                    for i in range(k_users):
-                        if parts.failed[i] or parts.latency[i] > deadline:
-                            misses += 1
-                    cost = mean_cost + mu * misses / k_users
+                    cost = slot_cost(parts.latency, parts.failed, mean_cost, deadline, mu)
                     if cost < move_cost:
                         move_cost, move_field, move_value = cost, field, target
             if move_cost < best:

@@ -373,6 +373,7 @@ class NumpyActor:
         head = policy.action_net
         self.head = (arr(head.linear.weight).T.copy(), arr(head.linear.bias))
         self.blocks = list(head.blocks)
+        self._edges = np.cumsum(self.blocks)[:-1]  # where each block's logits start
 
     @classmethod
     def of(cls, policy: Any) -> NumpyActor | None:
@@ -423,8 +424,7 @@ class NumpyActor:
     def __call__(self, observation: np.ndarray) -> np.ndarray:
         """The deterministic MultiDiscrete action for one (normalized) observation:
         the argmax of each block's logits, block-major as the view lays it out."""
-        edges = np.cumsum(self.blocks)[:-1]
-        parts = np.split(self.logits(observation), edges, axis=1)
+        parts = np.split(self.logits(observation), self._edges, axis=1)
         return np.concatenate([b.argmax(axis=1) for b in parts])
 
 
