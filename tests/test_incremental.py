@@ -212,6 +212,48 @@ def test_a_descent_gives_up_on_a_candidate_that_cannot_win():
     assert beaten.gradients == full.gradients and beaten.cost == full.cost
 
 
+def test_a_crawling_candidate_gives_up_at_the_rate_rule():
+    """Inside its give-up margin (a huge slack here), a candidate above its rival stops
+    at the first gradient count ``g >= give_up_after`` where its best cost is above
+    the rival by more than ``GIVE_UP_RATE`` times what the last two gradients gained.
+    The best cost after ``g`` gradients is what the same descent returns with
+    ``max_iter = g`` (it is deterministic)."""
+    from agents.li_gd.core import GIVE_UP_RATE
+
+    slot = slot_of("default", "noma", False, seed=6)
+    prob = SlotProblem(slot)
+    split = np.array([0, 3, 5, 1])
+    ul = dl = np.array([0, 1, 0, 1])
+    start = prob.default_start(split)
+    full = prob.descend(split, ul, dl, start, 1e-9, 0.0, 500)
+    rival = full.cost - 1e-4 * abs(full.cost)  # unreachable, but only just
+    stopped = prob.descend(
+        split, ul, dl, start, 1e-9, 0.0, 500, rival=rival, give_up_after=2, give_up_slack=10.0
+    )
+    assert 2 <= stopped.gradients < full.gradients
+    best = [prob.descend(split, ul, dl, start, 1e-9, 0.0, g).cost
+            for g in range(stopped.gradients + 1)]  # fmt: skip
+
+    def gives_up(g: int) -> bool:
+        return best[g] - rival > GIVE_UP_RATE * (best[g - 2] - best[g])
+
+    assert gives_up(stopped.gradients)
+    assert not any(gives_up(g) for g in range(2, stopped.gradients))
+    assert stopped.cost == best[stopped.gradients]
+    # without a rival the same descent converges as usual
+    assert prob.descend(split, ul, dl, start, 1e-9, 0.0, 500, give_up_after=2).gradients == (
+        full.gradients
+    )
+
+
+def test_li_gd_gives_up_sooner_than_gd_by_default():
+    from agents.li_gd.search import COLD_GIVE_UP_AFTER, WARM_GIVE_UP_AFTER, ColdGD
+
+    assert LiGD().give_up_after == WARM_GIVE_UP_AFTER < COLD_GIVE_UP_AFTER
+    assert ColdGD().give_up_after == COLD_GIVE_UP_AFTER
+    assert LiGD(give_up_after=7).give_up_after == ColdGD(give_up_after=7).give_up_after == 7
+
+
 def test_small_cells_are_searched_from_the_all_local_start_too():
     for preset, starts in (("default", 2), ("dense", 1)):
         env = gym.make("NomaSplit-v0", scenario=preset)

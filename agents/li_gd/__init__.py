@@ -143,6 +143,16 @@ after a subchannel move the incumbent's powers may favour the wrong user of the 
 subchannel, a trap the cold start of GD escapes. Without this guard Li-GD's mean
 cost on ``default`` was 1.3e-4 above GD's (worse by 0.5-6% on 4 of 500 slots).
 
+Giving up: a candidate that must beat a cost (the refills, split swaps, subchannel
+moves and relabellings must beat the point they start from) stops, from
+``give_up_after`` gradients on, once its best cost is above that cost by more than a
+margin (``give_up_slack``, halving every ``core.GIVE_UP_HALVING`` gradients) or by
+more than ``core.GIVE_UP_RATE`` times what its last two gradients gained. The split
+loops, the joint start and the polish always converge. A warm start's early costs
+say sooner whether it can win than a cold one's: Li-GD gives up from 4 gradients on
+(``search.WARM_GIVE_UP_AFTER``), GD from 5 (``search.COLD_GIVE_UP_AFTER``, where the
+measurements behind both are).
+
 Users are checked in cyclic order until none is left to check. After an accepted
 update, a user whose update changed only its own split, and who still offloads,
 counts as settled; after a subchannel move (its split loop was not run on the new

@@ -30,9 +30,11 @@ from noma_split_env import Allocation, Slot
 from noma_split_env.checks import check_number
 
 __all__ = [
+    "COLD_GIVE_UP_AFTER",
     "LOCAL_START_MAX_USERS",
     "PAIR_ENTRY_MAX_USERS",
     "RECHECK_ALL_MAX_USERS",
+    "WARM_GIVE_UP_AFTER",
     "Candidate",
     "ColdGD",
     "GradientDescent",
@@ -60,6 +62,21 @@ on the list to check (by default); in larger ones only the users it touched
 (:meth:`GradientDescent._recheck`). On 10 ``dense`` slots (K = 16) that cut Li-GD's
 mean time by 16% at the same mean cost (to 1e-6); on 2 ``massive`` slots (K = 64) by
 11%, the cost the same (commit 2b495af)."""
+WARM_GIVE_UP_AFTER = 4
+"""Li-GD's ``give_up_after``. A warm-started candidate starts near the incumbent's
+optimum, so its first gradients already tell whether it can win. On 200 ``default``
+slots (seeds 1000..1199) Li-GD took 1979, 1915, 1854 and 1793 gradients a slot with
+5, 4, 3 and 2, the costs the same to 1e-6 but on one slot (0.007-0.012%). Below 4
+it misses more: with 3, slot 42 of seed 2 ends 0.15% higher than with 5; with 2, one
+of the 13 ``default`` regression slots (``tests/data/li_gd_default_regressions.json``)
+ends 0.12% above its reference."""
+COLD_GIVE_UP_AFTER = 5
+"""GD's ``give_up_after``. A cold start (max power, equal budgets) is far from the
+optimum and its early costs say less: with 4 or 3, GD missed one more of the 13
+regression slots (by 0.047%); with 2, it ended more than 0.1% higher on 3 of the 200
+slots above (3.5% on one). Giving GD 4 as well would change its gradients against
+Li-GD's on those slots from 7.43x to 7.39x: the warm start, not this choice, makes
+that ratio."""
 POLISH = 1e-2
 """The winner's continuous variables are polished to ``POLISH x gtol``."""
 
@@ -126,7 +143,10 @@ class GradientDescent(BaseAgent):
             subchannel moves, that of the point they start from) by more than
             ``give_up_slack max(1, |C|)``, a margin that halves with every
             :data:`~agents.li_gd.core.GIVE_UP_HALVING` gradients more
-            (:func:`~agents.li_gd.core.give_up_bound`).
+            (:func:`~agents.li_gd.core.give_up_bound`), or by more than
+            :data:`~agents.li_gd.core.GIVE_UP_RATE` times what its last two
+            gradients gained. None: :data:`WARM_GIVE_UP_AFTER` for Li-GD,
+            :data:`COLD_GIVE_UP_AFTER` for GD.
             The split loops (the loop the warm start is about), the
             joint start and the polish always converge: a cold-started GD would gain
             most from giving up there (with it, GD's gradients fell from 4.7x to 2.2x
@@ -157,7 +177,7 @@ class GradientDescent(BaseAgent):
         sweep_tol: float = 1e-7,
         starts: tuple[str, ...] | None = None,
         max_swaps: int = 4,
-        give_up_after: int = 5,
+        give_up_after: int | None = None,
         give_up_slack: float = 0.01,
         random_starts: int = 0,
         seed: int = 0,
@@ -191,6 +211,8 @@ class GradientDescent(BaseAgent):
         self.starts = None if starts is None else tuple(starts)
         check_number(owner, "max_swaps", max_swaps, lo=0, integer=True)
         self.max_swaps = int(max_swaps)
+        if give_up_after is None:
+            give_up_after = WARM_GIVE_UP_AFTER if warm_start else COLD_GIVE_UP_AFTER
         check_number(owner, "give_up_after", give_up_after, lo=0, integer=True)
         self.give_up_after = int(give_up_after)
         check_number(owner, "give_up_slack", give_up_slack, lo=0.0)
