@@ -56,22 +56,24 @@ MEMORY = 10
 """Costs remembered by the non-monotone Armijo rule."""
 GIVE_UP_HALVING = 2
 """Gradients per halving of the give-up margin (:func:`give_up_bound`). With a halving
-every ``give_up_after = 5`` gradients, warm-started candidates within the margin of
-their rival ran on for 20 or more gradients before they were dropped. Every 2: the
-same cost to 1e-6 on all 400 ``default`` slots of seeds 1 and 2 (against a multi-start
-reference), 7% fewer gradients on ``default``, 27% on ``dense`` at a 0.1% lower mean
-cost and 18% on ``massive`` (``benchmarks/bench_solvers.py``); every gradient saved
-more but put one ``default`` slot of the 400 0.15% higher."""
+every ``give_up_after = 5`` gradients (then the default), warm-started candidates
+within the margin of their rival ran on for 20 or more gradients before they were
+dropped. Every 2: the same cost to 1e-6 on all 400 ``default`` slots of seeds 1 and 2
+(against a multi-start reference), 7% fewer gradients on ``default``, 27% on
+``dense`` at a 0.1% lower mean cost and 18% on ``massive``
+(``benchmarks/bench_solvers.py``); every gradient saved more but put one ``default``
+slot of the 400 0.15% higher."""
 GIVE_UP_RATE = 5.0
 """A candidate that must beat a rival also stops, from ``give_up_after`` gradients
-on, once its best cost is above the rival by more than this many times what its last
-two gradients gained: at that pace it would need more than ``2 x GIVE_UP_RATE``
-gradients to get there, and a descent's gains shrink as it converges. Without it,
-candidates inside the give-up margin that crept down by tiny steps ran on to
-convergence. On 200 ``default`` slots (seeds 1000..1199) Li-GD's gradients fell from
-2196 to 1979 (``give_up_after = 5``), the costs the same to 1e-6 but on one slot
-(0.007% higher). With ``give_up_after = 2``: 1758, 1774, 1793 and 1821 gradients for
-a factor of 2, 3, 5 and 10, one slot 0.007-0.012% higher with each."""
+on (and at least 2), once its best cost is above the rival by more than this many
+times what its last two gradients gained: at that pace it would need more than
+``2 x GIVE_UP_RATE`` gradients to get there, and a descent's gains shrink as it
+converges. Without it, candidates inside the give-up margin that crept down by tiny
+steps ran on to convergence. On 200 ``default`` slots (seeds 1000..1199) Li-GD's
+gradients fell from 2196 to 1979 (``give_up_after = 5``), the costs the same to 1e-6
+but on one slot (0.007% higher). With ``give_up_after = 2``: 1758, 1774, 1793 and
+1821 gradients for a factor of 2, 3, 5 and 10, one slot 0.007-0.012% higher with
+each."""
 STALL = 2 * MEMORY
 """Gradients without a new best point (lower by more than ``ftol max(1, |C|)``)
 after which a descent stops. The non-monotone rule accepts steps up to the worst of
@@ -104,7 +106,9 @@ class DescentSettings(NamedTuple):
     """Gradients per descent, at most."""
     give_up_after: int
     """After this many gradients a descent whose best cost is still above its
-    give-up bound stops (a candidate that cannot win; :func:`give_up_bound`)."""
+    give-up bound (:func:`give_up_bound`), or above its rival by more than
+    :data:`GIVE_UP_RATE` times what its last two gradients gained, stops (a candidate
+    that cannot win)."""
     give_up_slack: float
     """The give-up bound's margin above the rival, relative (``max(1, |rival|)``)."""
 
@@ -266,7 +270,9 @@ def descend(
     others' outputs cannot change). ``start_mode`` is :data:`START_GIVEN`,
     :data:`START_CHEAPER` or :data:`START_DEFAULT`. ``rival`` is the cost the
     candidate must beat (``inf``: none): from ``settings.give_up_after`` gradients on,
-    the descent stops once its best cost is above :func:`give_up_bound`. Returns
+    the descent stops once its best cost is above :func:`give_up_bound`, or (from 2
+    gradients on) above ``rival`` by more than :data:`GIVE_UP_RATE` times what its
+    last two gradients gained. Returns
     ``(p, q, e, cost, gradients, evaluations)``: the best point visited (so never
     above the start) and its slot cost; ``e`` is zeros without ``settings.with_share``.
     """
@@ -344,15 +350,16 @@ def descend(
     best_before = np.full(3, f)  # best_f after gradients - 2, - 1 and now (cyclic)
     while gradients < settings.max_iter:
         best_before[gradients % 3] = best_f
-        if gradients >= settings.give_up_after and best_f > rival:
+        if gradients >= settings.give_up_after and np.isfinite(rival) and best_f > rival:
             # this candidate will not win: not worth converging
             if best_f > give_up_bound(
                 rival, gradients, settings.give_up_after, settings.give_up_slack
             ):
                 break
-            gained = best_before[(gradients - 2) % 3] - best_f
-            if gradients >= 2 and best_f - rival > GIVE_UP_RATE * gained:
-                break
+            if gradients >= 2:
+                gained = best_before[(gradients - 2) % 3] - best_f
+                if best_f - rival > GIVE_UP_RATE * gained:
+                    break
         _powers(x, p_max, q_max, p, q)
         gp[:] = 0.0
         gq[:] = 0.0
@@ -572,7 +579,8 @@ def descend_moves(
     of one link (``uplink`` or downlink), all from ``(p0, q0, e0)``.
 
     With ``decompose`` each descent moves only the users of the subchannels that some
-    user left or joined. Each gives up against ``rival`` (:func:`give_up_bound`). The
+    user left or joined. Each gives up against ``rival`` (:func:`give_up_bound`,
+    :data:`GIVE_UP_RATE`). The
     rows are independent, so they are descended in parallel (numba ``prange``, one
     thread per core); each row's result depends on that row alone, not on the threads.
     Returns ``(costs [C], points [C, 3, K], work [C, 2])``: each row's cost, its point

@@ -139,7 +139,9 @@ class SlotProblem:
         every subchannel), the other users' variables fixed; from ``give_up_after``
         gradients on it stops once its best cost is above
         :func:`~agents.li_gd.core.give_up_bound` of ``rival`` (the cost it must
-        beat; inf: never) and ``give_up_slack``."""
+        beat; inf: never) and ``give_up_slack``, or above ``rival`` by more than
+        :data:`~agents.li_gd.core.GIVE_UP_RATE` times what its last two gradients
+        gained."""
         settings = self._settings_for(gtol, ftol, max_iter, give_up_after, give_up_slack)
         p, q, e, cost, gradients, evaluations = descend(
             split,

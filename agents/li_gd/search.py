@@ -145,7 +145,7 @@ class GradientDescent(BaseAgent):
             :data:`~agents.li_gd.core.GIVE_UP_HALVING` gradients more
             (:func:`~agents.li_gd.core.give_up_bound`), or by more than
             :data:`~agents.li_gd.core.GIVE_UP_RATE` times what its last two
-            gradients gained. None: :data:`WARM_GIVE_UP_AFTER` for Li-GD,
+            gradients gained (from 2 gradients on). None: :data:`WARM_GIVE_UP_AFTER` for Li-GD,
             :data:`COLD_GIVE_UP_AFTER` for GD.
             The split loops (the loop the warm start is about), the
             joint start and the polish always converge: a cold-started GD would gain
@@ -609,9 +609,9 @@ class GradientDescent(BaseAgent):
     ) -> Candidate:
         """One candidate: its descent over the groups ``free`` (uplink, downlink) from
         the chain's point (the split loop of Li-GD) or as :meth:`_start_mode` says;
-        gradients are booked at user ``k``'s split. A candidate still above ``rival``
-        (the cost it must beat) by more than ``give_up_slack`` after ``give_up_after``
-        gradients is dropped there (:meth:`_give_up`)."""
+        gradients are booked at user ``k``'s split. A candidate that must beat
+        ``rival`` gives up as the class docstring's ``give_up_after`` says
+        (:meth:`_give_up`)."""
         run = prob.descend(
             split, ul, dl, warm, self.gtol, self.ftol, self.max_iter, *free,
             start_mode=self._start_mode(chain), **self._give_up(rival),
