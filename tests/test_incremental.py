@@ -192,13 +192,18 @@ def test_decomposed_search_costs_no_more_than_li_gd_before_it_on_dense():
     assert np.mean(costs) <= 1.002 * np.mean(before["dense"])
 
 
-def test_a_descent_gives_up_on_a_candidate_that_cannot_win():
-    slot = slot_of("default", "noma", False, seed=6)
-    prob = SlotProblem(slot)
+def _give_up_case():
+    """A ``default`` slot's problem, a discrete choice, its default start and the
+    descent from there run to convergence (``gtol = 1e-9``): the give-up tests' case."""
+    prob = SlotProblem(slot_of("default", "noma", False, seed=6))
     split = np.array([0, 3, 5, 1])
     ul = dl = np.array([0, 1, 0, 1])
     start = prob.default_start(split)
-    full = prob.descend(split, ul, dl, start, 1e-9, 0.0, 500)
+    return prob, split, ul, dl, start, prob.descend(split, ul, dl, start, 1e-9, 0.0, 500)
+
+
+def test_a_descent_gives_up_on_a_candidate_that_cannot_win():
+    prob, split, ul, dl, start, full = _give_up_case()
     assert full.gradients > 3
     stopped = prob.descend(
         split, ul, dl, start, 1e-9, 0.0, 500, rival=full.cost / 2, give_up_after=3,
@@ -223,12 +228,7 @@ def test_a_crawling_candidate_gives_up_at_the_rate_rule(after):
     stop comes later than with 2."""
     from agents.li_gd.core import GIVE_UP_RATE
 
-    slot = slot_of("default", "noma", False, seed=6)
-    prob = SlotProblem(slot)
-    split = np.array([0, 3, 5, 1])
-    ul = dl = np.array([0, 1, 0, 1])
-    start = prob.default_start(split)
-    full = prob.descend(split, ul, dl, start, 1e-9, 0.0, 500)
+    prob, split, ul, dl, start, full = _give_up_case()
     rival = full.cost - 1e-4 * abs(full.cost)  # unreachable, but only just
     stopped = prob.descend(
         split, ul, dl, start, 1e-9, 0.0, 500, rival=rival, give_up_after=after,
