@@ -347,19 +347,17 @@ def descend(
     best_f = f
     stalled = 0  # gradients since the last new best point
     gradients = 0
-    best_before = np.full(3, f)  # best_f after gradients - 2, - 1 and now (cyclic)
+    best_1 = best_2 = f  # best_f one and two gradients ago
     while gradients < settings.max_iter:
-        best_before[gradients % 3] = best_f
         if gradients >= settings.give_up_after and np.isfinite(rival) and best_f > rival:
             # this candidate will not win: not worth converging
             if best_f > give_up_bound(
                 rival, gradients, settings.give_up_after, settings.give_up_slack
             ):
                 break
-            if gradients >= 2:
-                gained = best_before[(gradients - 2) % 3] - best_f
-                if best_f - rival > GIVE_UP_RATE * gained:
-                    break
+            if gradients >= 2 and best_f - rival > GIVE_UP_RATE * (best_2 - best_f):
+                break
+        best_2, best_1 = best_1, best_f
         _powers(x, p_max, q_max, p, q)
         gp[:] = 0.0
         gq[:] = 0.0
