@@ -26,7 +26,7 @@ from agents.li_gd.search import (
     RECHECK_ALL_MAX_USERS,
     Candidate,
 )
-from noma_split_env import Scenario, evaluate
+from noma_split_env import Scenario, Slot, evaluate
 from noma_split_env.evaluate import (
     PARTS,
     copy_parts,
@@ -248,6 +248,41 @@ def test_a_crawling_candidate_gives_up_at_the_rate_rule(after):
     assert prob.descend(split, ul, dl, start, 1e-9, 0.0, 500, give_up_after=after).gradients == (
         full.gradients
     )
+
+
+def test_the_rate_rule_lets_a_candidate_cross_a_ridge():
+    """The rate rule applies only where the descent stands at its best point. Here a
+    user's subchannel move (``default`` seed 3 slot 157, user 2 joins uplink group 0)
+    must lower a co-channel user's power from the cap to a tenth of it: for
+    gradients 4 to 6 the non-monotone steps climb and the best cost stands still
+    0.2% above the rival, then it falls 0.6% below. Stopping on the stalled best
+    cost (as the rule did when it looked at the best cost alone) gave up at 5
+    gradients and Li-GD ended 0.62% above the multi-start cost."""
+    from agents.li_gd.core import GIVE_UP_RATE
+
+    data = Path(__file__).parent / "data" / "li_gd_default_regressions.json"
+    cases = json.loads(data.read_text())
+    case = next(c for c in cases["cases"] if c["name"] == "default seed 3 slot 157")
+    slot = Slot.from_arrays(
+        Scenario(), np.array(case["ul_gain"]), np.array(case["dl_gain"]), case["models"]
+    )
+    prob = SlotProblem(slot)
+    split, ul, dl = np.array([8, 0, 8, 0]), np.array([1, 0, 1, 0]), np.array([1, 1, 0, 0])
+    start = Point(
+        np.array([0.2, 0.0137, 0.2, 0.2]), np.array([0.761, 2.207, 0.19, 1.304]), np.zeros(4)
+    )  # fmt: skip  (where Li-GD ended before)
+    incumbent = prob.descend(split, ul, dl, start, 1e-5, 1e-10, 500)
+    moved, ul_free, dl_free = np.array([1, 0, 0, 0]), np.ones(2, bool), np.zeros(2, bool)
+    best = [prob.descend(split, moved, dl, incumbent.point, 1e-5, 1e-10, g, ul_free, dl_free).cost
+            for g in range(8)]  # fmt: skip
+    rival = incumbent.cost
+    assert best[4] == best[5] == best[6] > rival > best[7]  # the ridge
+    assert best[5] - rival > GIVE_UP_RATE * (best[3] - best[5])  # the best cost alone: stop
+    found = prob.descend(
+        split, moved, dl, incumbent.point, 1e-5, 1e-10, 500, ul_free, dl_free, rival=rival,
+        give_up_after=LiGD().give_up_after, give_up_slack=LiGD().give_up_slack,
+    )  # fmt: skip
+    assert found.cost < rival * (1 - 0.005)
 
 
 def test_li_gd_gives_up_sooner_than_gd_by_default():

@@ -55,8 +55,11 @@ def default_case(case: dict) -> tuple[Slot, float]:
 def test_reaches_the_multi_start_cost_on_default_where_it_stopped_short(case: dict) -> None:
     """``default`` slots where Li-GD ended 0.5-11% above a randomized multi-start search:
     a local user had to enter on another subchannel or with a partner moving away, a
-    regrouping paid only with the groups on each other's subchannels, or two users had
-    to change split together (found from the all-local start)."""
+    regrouping paid only with the groups on each other's subchannels, two users had
+    to change split together (found from the all-local start), a local user had to
+    take a same-model partner's split (the partner going local) and then move to
+    another subchannel (seed 2 slot 141), or a subchannel move's descent had to cross
+    a ridge before it paid (seed 3 slot 157)."""
     slot, reference = default_case(case)
     assert reference == pytest.approx(case["reference_cost"], rel=1e-12)
     cost = evaluate(slot, agents.make("li-gd").act(slot)).cost

@@ -145,7 +145,8 @@ class GradientDescent(BaseAgent):
             :data:`~agents.li_gd.core.GIVE_UP_HALVING` gradients more
             (:func:`~agents.li_gd.core.give_up_bound`), or by more than
             :data:`~agents.li_gd.core.GIVE_UP_RATE` times what its last two
-            gradients gained (from 2 gradients on). None: :data:`WARM_GIVE_UP_AFTER` for Li-GD,
+            gradients gained (from 2 gradients on, where the descent stands at its
+            best point). None: :data:`WARM_GIVE_UP_AFTER` for Li-GD,
             :data:`COLD_GIVE_UP_AFTER` for GD.
             The split loops (the loop the warm start is about), the
             joint start and the polish always converge: a cold-started GD would gain
@@ -692,6 +693,7 @@ class GradientDescent(BaseAgent):
         partners = split_swap_partners(
             prob.slot.task_class, prob.slot.ul_gain, split, ul, k, self.max_swaps
         )
+        swapped_in: Candidate | None = None  # local k's best swap with an offloader
         for j in partners:
             cand = split.copy()
             cand[k], cand[j] = split[j], split[k]
@@ -704,35 +706,42 @@ class GradientDescent(BaseAgent):
             )  # fmt: skip
             if found.cost < best.cost:
                 best = found
+            if split[k] == levels and (swapped_in is None or found.cost < swapped_in.cost):
+                swapped_in = found
         # 2. subchannel moves at the best split: move user k, or swap it with a user
         #    on another subchannel
         #    (a local k enters at its best split there even if that alone does not pay:
-        #    entering often pays only on other subchannels, or once a partner moved)
+        #    entering often pays only on other subchannels, or once a partner moved;
+        #    and it enters in a partner's place too, the partner going local: the
+        #    partner's subchannels need not suit k)
         if best.split[k] == levels and split[k] == levels:
-            entering = entry
+            entering = [x for x in (entry, swapped_in) if x is not None]
         else:
-            entering = best if best.split[k] < levels else None
-        if entering is not None and prob.num_subchannels > 1:
-            moved = entering
-            for uplink in (True, False):
-                base = moved
-                current = base.ul if uplink else base.dl
-                active = base.split < prob.num_layers
-                gain = prob.slot.ul_gain if uplink else prob.slot.dl_gain
-                moves = subchannel_moves(gain, current, k, active, self.max_swaps)
-                if prob.num_subchannels == 2:
-                    moves = with_relabelled(moves, current, active)
-                moved = self._best_move(prob, k, moved, moves, uplink)
-                # or a co-channel user of k makes room: it moves to another subchannel
+            entering = [best] if best.split[k] < levels else []
+        if prob.num_subchannels > 1:
+            for start in entering:
+                moved = self._subchannel_moves(prob, k, start)
+                if moved.cost < best.cost:
+                    best = moved
+        return best
+
+    def _subchannel_moves(self, prob: SlotProblem, k: int, start: Candidate) -> Candidate:
+        """From ``start`` (user k offloading), the best of k's subchannel moves and
+        swaps (:func:`~agents.li_gd.candidates.subchannel_moves`) on the uplink, then
+        of a co-channel user making room for it
+        (:func:`~agents.li_gd.candidates.displacements`), then the same on the
+        downlink, each from the previous one's best (``start`` if none costs less)."""
+        moved = start
+        for uplink in (True, False):
+            gain = prob.slot.ul_gain if uplink else prob.slot.dl_gain
+            for candidates in (subchannel_moves, displacements):
                 current = moved.ul if uplink else moved.dl
                 active = moved.split < prob.num_layers
-                moves = displacements(gain, current, k, active, self.max_swaps)
+                moves = candidates(gain, current, k, active, self.max_swaps)
                 if prob.num_subchannels == 2:
                     moves = with_relabelled(moves, current, active)
                 moved = self._best_move(prob, k, moved, moves, uplink)
-            if moved.cost < best.cost:
-                best = moved
-        return best
+        return moved
 
 
 def _in_small_cell(option: bool | None, prob: SlotProblem, max_users: int) -> bool:
