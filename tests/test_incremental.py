@@ -24,6 +24,7 @@ from agents.li_gd.search import (
     LOCAL_START_MAX_USERS,
     PAIR_ENTRY_MAX_USERS,
     RECHECK_ALL_MAX_USERS,
+    SWAP_ENTRY_MAX_USERS,
     Candidate,
 )
 from noma_split_env import Scenario, Slot, evaluate
@@ -285,6 +286,27 @@ def test_the_rate_rule_lets_a_candidate_cross_a_ridge():
     assert found.cost < rival * (1 - 0.005)
 
 
+def test_the_swap_entry_finds_a_local_user_its_place():
+    """``default`` seed 2 slot 141: users 1 and 2 run one model; Li-GD had user 1 local
+    and user 2 at split 8. The optimum (2.1% lower) has them the other way round, user
+    1 on the other uplink subchannel and user 0 on user 2's: the split swap alone
+    costs more than the incumbent, and only the subchannel moves run from the swap
+    (the swap entry) get there."""
+    data = Path(__file__).parent / "data" / "li_gd_default_regressions.json"
+    case = next(
+        c for c in json.loads(data.read_text())["cases"] if c["name"] == "default seed 2 slot 141"
+    )
+    slot = Slot.from_arrays(
+        Scenario(), np.array(case["ul_gain"]), np.array(case["dl_gain"]), case["models"]
+    )
+    reference = case["reference_cost"]
+    without = evaluate(slot, LiGD(swap_entry=False).act(slot)).cost
+    assert without > reference * 1.01
+    found = LiGD().act(slot)
+    assert evaluate(slot, found).cost <= reference * (1 + 1e-6)
+    assert found.split[1] < slot.num_layers[1] == found.split[2]
+
+
 def test_li_gd_gives_up_sooner_than_gd_by_default():
     from agents.li_gd.search import COLD_GIVE_UP_AFTER, WARM_GIVE_UP_AFTER, ColdGD
 
@@ -501,16 +523,17 @@ def test_pair_entries_refine_their_splits_on_tiny(seed):
 
 @pytest.mark.parametrize("preset", ["default", "dense"])
 def test_cell_size_sets_the_pair_entry_and_the_rechecks(preset):
-    """Small cells (K <= 8) try the pair entry and recheck everyone after an accepted
-    update; larger ones do neither by default: the defaults are exactly one of the
+    """Small cells (K <= 8) try the pair and swap entries and recheck everyone after an
+    accepted update; larger ones do none of these by default: the defaults are exactly one of the
     two explicit settings, chosen by the number of users."""
     env = gym.make("NomaSplit-v0", scenario=preset)
     env.reset(seed=3)
     slot = env.unwrapped.slot
     small = slot.num_users <= PAIR_ENTRY_MAX_USERS
     assert (slot.num_users <= RECHECK_ALL_MAX_USERS) == small
+    assert (slot.num_users <= SWAP_ENTRY_MAX_USERS) == small
     default = LiGD().act(slot)
-    same = LiGD(pair_entry=small, recheck_all=small).act(slot)
+    same = LiGD(pair_entry=small, recheck_all=small, swap_entry=small).act(slot)
     for name in ("split", "ul_subchannel", "dl_subchannel", "ul_power", "dl_power"):
         np.testing.assert_array_equal(getattr(default, name), getattr(same, name))
 
@@ -616,7 +639,7 @@ def test_a_displaced_user_tries_its_best_other_subchannels():
     assert [m.tolist() for m in zero] == [[0, 1], [0, 2]]
 
 
-@pytest.mark.parametrize("field", ["pair_entry", "recheck_all"])
+@pytest.mark.parametrize("field", ["pair_entry", "recheck_all", "swap_entry"])
 def test_cell_size_switches_must_be_none_or_a_bool(field):
     with pytest.raises(ValueError, match=rf"LiGD\.{field}: got 'yes', allowed: None, True"):
         LiGD(**{field: "yes"})

@@ -130,7 +130,8 @@ coordinate sweeps over users; for user ``k``, the others fixed:
    on two subchannels each
    of these is also tried with its two new groups trading subchannels (the gains
    differ by subchannel, so a regrouping may pay only relabelled); each descended
-   from the best point; the best is kept; then the same for the downlink. A local
+   from the best point; the best is kept; then the same for the downlink. In
+   cells of at most ``search.SWAP_ENTRY_MAX_USERS`` users (the swap entry) a local
    ``k`` runs these moves a second time from its best split swap with an offloading
    partner (``k`` in the partner's place, the partner local): the partner's
    subchannels need not suit ``k`` (one ``default`` slot of 400 ended 2.14% above
