@@ -142,7 +142,7 @@ def _refine_kernel(
                     )
                     row[k] = current
                     evaluations += 1
-                    cost = slot_cost(parts.latency, parts.failed, mean_cost, deadline, mu)
+                    cost = slot_cost(parts, mean_cost, deadline, mu)
                     if cost < move_cost:
                         move_cost, move_field, move_value = cost, field, target
             if move_cost < best:

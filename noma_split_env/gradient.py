@@ -73,10 +73,19 @@ import numpy as np
 from numba import njit
 
 from noma_split_env.evaluate import (
+    DL_SINR,
+    E_EDGE,
+    EDGE_SHARE,
+    FAILED,
+    PARTS,
+    T_DL,
+    T_EDGE,
+    T_UP,
+    UL_SINR,
+    USER_COST,
     KernelSlot,
     LinkGroups,
     Outcome,
-    Parts,
     evaluate,
     kernel_slot,
     link_groups,
@@ -126,7 +135,7 @@ def cost_gradient(
         np.asarray(a.dl_subchannel, dtype=np.int64),
         np.asarray(a.ul_power, dtype=np.float64),
         np.asarray(a.dl_power, dtype=np.float64),
-        Parts(*(getattr(outcome, name) for name in Parts._fields)),
+        np.array([getattr(outcome, name) for name in PARTS], dtype=np.float64),
         kernel_slot(slot),
         with_share,
         sc.access == "oma",
@@ -206,7 +215,7 @@ def gradient_users_into(
     dl_sub: np.ndarray,
     p: np.ndarray,
     q: np.ndarray,
-    parts: Parts,
+    parts: np.ndarray,
     slot: KernelSlot,
     with_share: bool,
     oma: bool,
@@ -218,37 +227,36 @@ def gradient_users_into(
     docstring), so the entries of a user whose co-channel users of a link are all in
     ``users`` are exact: what a descent over a few subchannels' users needs.
     ``groups`` is :func:`~noma_split_env.evaluate.link_groups` of the choice, ``parts``
-    its evaluated outputs at ``(p, q)``.
+    its evaluated parts array at ``(p, q)`` (:func:`~noma_split_env.evaluate.new_parts`).
     """
     c = slot.consts[0]
     psi, lam, cap, penalty = c.sic_residual, c.latency_weight, c.latency_cap_s, c.failure_penalty
     # arrays out of the tuples once: handing a tuple of arrays to a callee costs
     # reference counting for every array in it, on every call
-    active, failed, user_cost = groups.active, parts.failed, parts.user_cost
-    t_ref, e_ref = slot.t_ref, slot.e_ref
-    t_up, t_dl, ul_sinr, dl_sinr = parts.t_up, parts.t_dl, parts.ul_sinr, parts.dl_sinr
-    t_edge, e_edge, share = parts.t_edge, parts.e_edge, parts.edge_share
+    active, t_ref, e_ref = groups.active, slot.t_ref, slot.e_ref
     g_ul, ul_members, ul_start = groups.ul_gain, groups.ul_members, groups.ul_start
     g_dl, dl_members, dl_start = groups.dl_gain, groups.dl_members, groups.dl_start
     for k in users:
         if not active[k]:
             continue
-        a_k, b_k = _weights(failed[k], user_cost[k], t_ref[k], e_ref[k], lam, penalty)
+        failed = parts[FAILED, k] > 0.0
+        a_k, b_k = _weights(failed, parts[USER_COST, k], t_ref[k], e_ref[k], lam, penalty)
         ul_lo, ul_hi = ul_start[ul_sub[k]], ul_start[ul_sub[k] + 1]
         dl_lo, dl_hi = dl_start[dl_sub[k]], dl_start[dl_sub[k] + 1]
         _own_and_cross(
-            gp, k, a_k, b_k, p, t_up[k], ul_sinr[k], g_ul, ul_members, ul_lo, ul_hi,
+            gp, k, a_k, b_k, p, parts[T_UP, k], parts[UL_SINR, k], g_ul, ul_members, ul_lo, ul_hi,
             cap, psi, oma, True,
         )  # fmt: skip
         _own_and_cross(
-            gq, k, a_k, b_k, q, t_dl[k], dl_sinr[k], g_dl, dl_members, dl_lo, dl_hi,
+            gq, k, a_k, b_k, q, parts[T_DL, k], parts[DL_SINR, k], g_dl, dl_members, dl_lo, dl_hi,
             cap, psi, oma, False,
         )  # fmt: skip
-        e = share[k]
+        e = parts[EDGE_SHARE, k]
         if with_share and e > 0.0:  # zero share: capped, no derivative
-            if t_edge[k] < cap * _CAPPED:
-                ge[k] -= a_k * t_edge[k] / e
-            ge[k] += 2.0 * b_k * e_edge[k] / e
+            t_edge = parts[T_EDGE, k]
+            if t_edge < cap * _CAPPED:
+                ge[k] -= a_k * t_edge / e
+            ge[k] += 2.0 * b_k * parts[E_EDGE, k] / e
 
 
 @njit(cache=True)
@@ -258,12 +266,12 @@ def gradient_kernel(
     dl_sub: np.ndarray,
     p: np.ndarray,
     q: np.ndarray,
-    parts: Parts,
+    parts: np.ndarray,
     slot: KernelSlot,
     with_share: bool,
     oma: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(dC/dp, dC/dq, dC/de)``, each ``[K]``, at the point whose kernel outputs are
+    """``(dC/dp, dC/dq, dC/de)``, each ``[K]``, at the point whose parts array is
     ``parts`` (module docstring); ``dC/de`` is zeros when ``with_share`` is False (equal
     shares). ``split .. q`` [-, -, -, W, W] are ``[K]``.
     """

@@ -87,8 +87,8 @@ def test_evaluating_the_changed_groups_gives_the_full_evaluation_bit_for_bit(pre
         evaluate_users_into(parts, users, groups, split, ul, dl, p2, q2, e2, equal, oma, ks)
         full = new_parts(split.size)
         evaluate_into(full, split, ul, dl, p2, q2, e2, equal, oma, ks)
-        for name in PARTS:
-            np.testing.assert_array_equal(getattr(parts, name), getattr(full, name), err_msg=name)
+        for row, name in enumerate(PARTS):
+            np.testing.assert_array_equal(parts[row], full[row], err_msg=name)
 
 
 @pytest.mark.parametrize(("preset", "access", "share"), CASES)
@@ -115,13 +115,11 @@ def test_gradient_terms_of_a_group_are_the_full_gradient_there(preset, access, s
 
 def test_copy_parts_copies_every_output():
     src, dst = new_parts(3), new_parts(3)
-    for i, name in enumerate(PARTS):
-        getattr(src, name)[:] = (i % 2) if name == "failed" else i + 0.5
-        getattr(dst, name)[:] = 0
-    src.failed[:] = True
+    assert src.shape == (len(PARTS), 3)
+    src[:] = np.arange(src.size).reshape(src.shape) + 0.5
+    dst[:] = 0.0
     copy_parts(src, dst)
-    for name in PARTS:
-        np.testing.assert_array_equal(getattr(src, name), getattr(dst, name), err_msg=name)
+    np.testing.assert_array_equal(src, dst)
 
 
 @pytest.mark.parametrize("share", [False, True])

@@ -16,9 +16,10 @@ from numba import njit, prange
 
 from agents.li_gd.variables import FreeVariables, free_variables, project, revive
 from noma_split_env.evaluate import (
+    FAILED,
+    LATENCY,
     KernelSlot,
     LinkGroups,
-    Parts,
     copy_parts,
     evaluate_parts,
     evaluate_users_into,
@@ -123,17 +124,14 @@ class DescentSettings(NamedTuple):
 
 
 @njit(cache=True, inline="always")
-def slot_cost(
-    latency: np.ndarray, failed: np.ndarray, mean_user_cost: float, deadline: float, mu: float
-) -> float:
-    """``evaluate``'s slot cost from the kernel's output (``parts.latency``,
-    ``parts.failed``): mean user cost plus ``mu misses / K`` (a failed task is a miss;
-    so is a latency above the deadline). Arrays, not the whole ``Parts``: a compiled
-    callee costs reference counting for every array it is handed, on every call."""
+def slot_cost(parts: np.ndarray, mean_user_cost: float, deadline: float, mu: float) -> float:
+    """``evaluate``'s slot cost from an evaluated parts array
+    (:func:`~noma_split_env.evaluate.new_parts`) and its mean user cost: that plus
+    ``mu misses / K`` (a failed task is a miss; so is a latency above the deadline)."""
     misses = 0
-    k_users = latency.shape[0]
+    k_users = parts.shape[1]
     for k in range(k_users):
-        if failed[k] or latency[k] > deadline:
+        if parts[FAILED, k] > 0.0 or parts[LATENCY, k] > deadline:
             misses += 1
     return mean_user_cost + mu * misses / k_users
 
@@ -221,7 +219,7 @@ def _default_point(
 
 @njit(cache=True, inline="always")
 def _evaluate(
-    out: Parts,
+    out: np.ndarray,
     users: np.ndarray,
     groups: LinkGroups,
     split: np.ndarray,
@@ -250,8 +248,8 @@ def _evaluate(
         settings.oma,
         slot,
     )
-    mean = mean_user_cost(out.user_cost)
-    return slot_cost(out.latency, out.failed, mean, settings.deadline_s, settings.miss_penalty)
+    mean = mean_user_cost(out)
+    return slot_cost(out, mean, settings.deadline_s, settings.miss_penalty)
 
 
 @njit(cache=True)
@@ -650,4 +648,4 @@ def point_cost(
     parts, uc, _, _, _ = evaluate_parts(
         split, ul_sub, dl_sub, p, q, e, not settings.with_share, settings.oma, slot
     )
-    return slot_cost(parts.latency, parts.failed, uc, settings.deadline_s, settings.miss_penalty)
+    return slot_cost(parts, uc, settings.deadline_s, settings.miss_penalty)
