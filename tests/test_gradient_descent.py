@@ -8,6 +8,7 @@ import pytest
 
 import agents
 from agents.li_gd import ColdGD, GradientDescent, LiGD, Point, SlotProblem
+from agents.li_gd.search import SEARCH_PARTS
 from agents.li_gd.variables import free_variables, project
 from noma_split_env import Allocation, Scenario, Slot, evaluate
 
@@ -156,6 +157,40 @@ def test_li_gd_needs_fewer_gradients_than_gd_for_the_same_cost():
         gd_grads += gd.stats.iterations
         assert li_cost == pytest.approx(gd_cost, rel=1e-4)
     assert 3 * li_grads < gd_grads
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"starts": ("edge", "local"), "random_starts": 1}, {"decompose": False}]
+)
+def test_the_gradients_by_part_add_up_to_the_gradients(kwargs):
+    """``stats.extra["gradients_by_part"]`` books every gradient in one part, and the
+    starts and the polish where they are made."""
+    for solver in (LiGD(**kwargs), ColdGD(**kwargs)):
+        for slot in env_slots("default", 3, seed=5):
+            solver.act(slot)
+            parts = solver.stats.extra["gradients_by_part"]
+            assert tuple(parts) == SEARCH_PARTS
+            assert sum(parts.values()) == solver.stats.iterations
+            assert parts["polish"] > 0 and parts["split_loops"] > 0
+            assert (parts["starts"] > 0) == ("random_starts" in kwargs)
+            assert (parts["joint"] > 0) == ("starts" not in kwargs)
+
+
+def test_the_warm_start_saves_its_gradients_in_the_split_loops():
+    """The loops that chain one split's descent to the next (the joint start, the
+    users' split loops, the pair entries) are where Li-GD's warm start saves: GD, the
+    same search started cold, spends many times their gradients there."""
+    chains = ("joint", "split_loops", "pair_entries")
+    spent = {}
+    for solver in (LiGD(), ColdGD()):
+        total = dict.fromkeys(chains, 0)
+        for slot in env_slots("default", 4, seed=11):
+            solver.act(slot)
+            for part in chains:
+                total[part] += solver.stats.extra["gradients_by_part"][part]
+        spent[solver.name] = total
+    for part in chains:
+        assert spent["gd"][part] > 5 * spent["li-gd"][part] > 0, part
 
 
 def test_warm_start_is_what_distinguishes_the_registered_solvers():

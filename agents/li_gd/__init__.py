@@ -203,9 +203,10 @@ from __future__ import annotations
 
 from agents.li_gd.core import DescentSettings, descend
 from agents.li_gd.problem import Descent, Point, SlotProblem
-from agents.li_gd.search import Candidate, ColdGD, GradientDescent, LiGD
+from agents.li_gd.search import SEARCH_PARTS, Candidate, ColdGD, GradientDescent, LiGD
 
 __all__ = [
+    "SEARCH_PARTS",
     "Candidate",
     "ColdGD",
     "Descent",

@@ -34,6 +34,7 @@ __all__ = [
     "LOCAL_START_MAX_USERS",
     "PAIR_ENTRY_MAX_USERS",
     "RECHECK_ALL_MAX_USERS",
+    "SEARCH_PARTS",
     "SWAP_ENTRY_MAX_USERS",
     "WARM_GIVE_UP_AFTER",
     "Candidate",
@@ -111,6 +112,26 @@ class Candidate:
         return dataclasses.replace(self, **changes)
 
 
+SEARCH_PARTS = (
+    "joint",
+    "split_loops",
+    "pair_entries",
+    "swaps",
+    "moves",
+    "refills",
+    "relabels",
+    "rebalance",
+    "starts",
+    "polish",
+)
+"""The parts of the search, the keys of ``stats.extra["gradients_by_part"]``: the
+joint start's depth loop, the users' split loops and the pair entries (the loops the
+warm start chains: each descent from the previous split's optimum in Li-GD, from the
+default point in GD), the split swaps, the subchannel moves (and swaps and
+displacements), the refills, the subchannel relabellings, the rebalance descents,
+the edge and random starts, and the winner's polish."""
+
+
 @dataclass
 class _Counts:
     """Work of one ``act`` call."""
@@ -118,6 +139,10 @@ class _Counts:
     gradients: int = 0
     evaluations: int = 1
     descents: int = 0
+    by_part: dict[str, int] = dataclasses.field(
+        default_factory=lambda: dict.fromkeys(SEARCH_PARTS, 0)
+    )
+    """Gradients by part of the search (:data:`SEARCH_PARTS`)."""
 
 
 class GradientDescent(BaseAgent):
@@ -279,7 +304,7 @@ class GradientDescent(BaseAgent):
                 run = prob.descend(
                     edge, ul, dl, prob.default_start(edge), self.gtol, self.ftol, self.max_iter
                 )
-                self._count(run.gradients, run.evaluations)
+                self._count(run.gradients, run.evaluations, part="starts")
                 state = Candidate(run.cost, edge, ul, dl, run.point)
             else:
                 state = self._joint_loop(prob, ul, dl)
@@ -295,7 +320,7 @@ class GradientDescent(BaseAgent):
         run = prob.descend(
             best.split, best.ul, best.dl, best.point, POLISH * self.gtol, self.ftol, self.max_iter
         )
-        self._count(run.gradients, run.evaluations)
+        self._count(run.gradients, run.evaluations, part="polish")
         if run.cost < best.cost:
             best = best.replace(cost=run.cost, point=run.point)
         self._mark(best.cost)
@@ -310,6 +335,7 @@ class GradientDescent(BaseAgent):
             "joint_iterations": self._joint_iterations,
             "relabel_iterations": self._relabel_iterations,
             "descents": self._counts.descents,
+            "gradients_by_part": self._counts.by_part,
             "sweeps": sweeps,
             "start_cost": min(start_costs),
             "start_costs": start_costs,
@@ -334,7 +360,7 @@ class GradientDescent(BaseAgent):
         run = prob.descend(
             split, ul, dl, prob.default_start(split), self.gtol, self.ftol, self.max_iter
         )
-        self._count(run.gradients, run.evaluations)
+        self._count(run.gradients, run.evaluations, part="starts")
         return Candidate(run.cost, split, ul, dl, run.point)
 
     def _mark(self, cost: float) -> None:
@@ -342,10 +368,12 @@ class GradientDescent(BaseAgent):
         found so far (the convergence curve of the search)."""
         self._trace.append((self._counts.gradients, min(self._trace[-1][1], cost)))
 
-    def _count(self, gradients: int, evaluations: int, descents: int = 1) -> None:
+    def _count(self, gradients: int, evaluations: int, descents: int = 1, *, part: str) -> None:
+        """Book a call's work; ``part`` is its key in :data:`SEARCH_PARTS`."""
         self._counts.gradients += gradients
         self._counts.evaluations += evaluations
         self._counts.descents += descents
+        self._counts.by_part[part] += gradients
 
     def _joint_loop(self, prob: SlotProblem, ul: np.ndarray, dl: np.ndarray) -> Candidate:
         """All users' splits looped together, depth ``t = 0..L_max - 1`` (``s_k = t L_k /
@@ -364,7 +392,7 @@ class GradientDescent(BaseAgent):
             split = (2 * t * levels + l_max) // (2 * l_max)
             start = point if self.warm_start else prob.default_start(split)
             run = prob.descend(split, ul, dl, start, self.gtol, self.ftol, self.max_iter)
-            self._count(run.gradients, run.evaluations)
+            self._count(run.gradients, run.evaluations, part="joint")
             iterations[t] = run.gradients
             point = run.point
             if best is None or run.cost < best.cost:
@@ -493,7 +521,7 @@ class GradientDescent(BaseAgent):
                 *self._users_groups(prob, (k, j), ul, dl), self._start_mode(chain=True),
                 self.gtol, self.ftol, self.max_iter,
             )  # fmt: skip
-            self._count(int(gradients.sum()), evaluations, descents)
+            self._count(int(gradients.sum()), evaluations, descents, part="pair_entries")
             self._per_split[k] += gradients
             if cost < best.cost:
                 best = Candidate(cost, split, ul, dl, point)
@@ -520,6 +548,7 @@ class GradientDescent(BaseAgent):
                 found = self._descend(
                     prob, k, best.split, ul, dl, best.point,
                     self._link_groups(prob, uplink, current, sub), rival=best.cost,
+                    part="refills",
                 )  # fmt: skip
                 if found.cost < best.cost:
                     best = found
@@ -549,7 +578,7 @@ class GradientDescent(BaseAgent):
                     *((free, self._none(prob)) if uplink else (self._none(prob), free)),
                     start_mode=self._start_mode(chain=False), **self._give_up(best.cost),
                 )  # fmt: skip
-                self._count(run.gradients, run.evaluations)
+                self._count(run.gradients, run.evaluations, part="relabels")
                 self._relabel_iterations += run.gradients
                 if run.cost < best.cost:
                     best = Candidate(run.cost, state.split, ul, dl, run.point)
@@ -564,7 +593,7 @@ class GradientDescent(BaseAgent):
         run = prob.descend(
             state.split, state.ul, state.dl, state.point, self.gtol, self.ftol, self.max_iter
         )
-        self._count(run.gradients, run.evaluations)
+        self._count(run.gradients, run.evaluations, part="rebalance")
         return state.replace(cost=run.cost, point=run.point) if run.cost < state.cost else state
 
     def _give_up(self, rival: float) -> dict[str, float]:
@@ -623,6 +652,8 @@ class GradientDescent(BaseAgent):
         free: tuple[np.ndarray, np.ndarray],
         chain: bool = False,
         rival: float = math.inf,
+        *,
+        part: str,
     ) -> Candidate:
         """One candidate: its descent over the groups ``free`` (uplink, downlink) from
         the chain's point (the split loop of Li-GD) or as :meth:`_start_mode` says;
@@ -633,7 +664,7 @@ class GradientDescent(BaseAgent):
             split, ul, dl, warm, self.gtol, self.ftol, self.max_iter, *free,
             start_mode=self._start_mode(chain), **self._give_up(rival),
         )  # fmt: skip
-        self._count(run.gradients, run.evaluations)
+        self._count(run.gradients, run.evaluations, part=part)
         self._per_split[k][split[k]] += run.gradients
         return Candidate(run.cost, split, ul, dl, run.point)
 
@@ -652,7 +683,7 @@ class GradientDescent(BaseAgent):
             self._start_mode(chain=False), base.cost, self.gtol, self.ftol, self.max_iter,
             self.give_up_after, self.give_up_slack,
         )  # fmt: skip
-        self._count(run.gradients, run.evaluations, descended)
+        self._count(run.gradients, run.evaluations, descended, part="moves")
         self._per_split[k][base.split[k]] += run.gradients
         if row < 0:
             return base
@@ -681,7 +712,7 @@ class GradientDescent(BaseAgent):
             split, ul, dl, point, k, *own, self._start_mode(chain=True), self.gtol, self.ftol,
             self.max_iter,
         )  # fmt: skip
-        self._count(int(gradients.sum()), evaluations, levels + 1)
+        self._count(int(gradients.sum()), evaluations, levels + 1, part="split_loops")
         self._per_split[k][: levels + 1] += gradients
         entry: Candidate | None = None  # k's best offloading choice, better or not
         for s in range(levels + 1):
@@ -721,7 +752,7 @@ class GradientDescent(BaseAgent):
                 x[k], x[j] = x[j], x[k]
             found = self._descend(
                 prob, k, cand, ul, dl, start, self._users_groups(prob, (k, j), ul, dl),
-                rival=best.cost,
+                rival=best.cost, part="swaps",
             )  # fmt: skip
             if found.cost < best.cost:
                 best = found
