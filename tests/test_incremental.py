@@ -420,7 +420,7 @@ def test_split_loop_is_the_chain_of_descents(was_local):
                 x[k] = 0.0
         one = prob.descend(cand, ul, dl, chain, *args, *own, START_GIVEN)
         assert costs[s] == one.cost and gradients[s] == one.gradients
-        np.testing.assert_array_equal(points[s].q, one.point.q)
+        np.testing.assert_array_equal(Point(*points[s]).q, one.point.q)
         chain = one.point
 
 

@@ -170,15 +170,16 @@ class SlotProblem:
         gtol: float,
         ftol: float,
         max_iter: int,
-    ) -> tuple[np.ndarray, list[Point], np.ndarray, int]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """:func:`~agents.li_gd.core.split_loop` of user ``k`` from ``start``: ``(costs,
-        points, gradients, evaluations)`` per split ``0..L_k``."""
+        points, gradients, evaluations)`` per split ``0..L_k``; ``points[s]`` is the
+        ``[3, K]`` array of the point ``Point(*points[s])`` (made only where used)."""
         settings = self._settings_for(gtol, ftol, max_iter)
         costs, points, gradients, evaluations = split_loop(
             split, ul_sub, dl_sub, *start, k, ul_free, dl_free, start_mode,
             self._slot_fields, settings,
         )  # fmt: skip
-        return costs, [Point(*row) for row in points], gradients, evaluations
+        return costs, points, gradients, evaluations
 
     def pair_loop(
         self,

@@ -722,7 +722,7 @@ class GradientDescent(BaseAgent):
                     continue
             cand = split.copy()
             cand[k] = s
-            found = Candidate(float(costs[s]), cand, ul, dl, points[s])
+            found = Candidate(float(costs[s]), cand, ul, dl, Point(*points[s]))
             if s < levels and (entry is None or found.cost < entry.cost):
                 entry = found
             if better:
