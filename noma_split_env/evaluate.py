@@ -512,8 +512,9 @@ def evaluate_batch_kernel(
     and its latency, energy and failure terms: the batched vector env's step, the
     same arithmetic as :func:`evaluate` cell by cell. The cells are spread over the
     cores (numba ``prange``; ``NUMBA_NUM_THREADS`` caps it), each computed alone, so
-    the numbers do not depend on the threads (on 2 cores: 5.1 us for one cell against
-    4.3 serial, 10.9 against 18.0 for eight)."""
+    the numbers do not depend on the threads; each cell writes its parts straight into
+    its rows of the output (on 2 cores: 5.4 us for one cell against 4.2 serial, 8.8
+    against 10.6 for eight)."""
     cells, k_users = split.shape
     stacked = np.empty((cells, len(PARTS), k_users))
     terms = np.empty((cells, 4))
