@@ -62,28 +62,33 @@ def project_budget(
     v: np.ndarray,
     d: np.ndarray,
     idx: np.ndarray,
+    lo: int,
+    hi: int,
     cap: float,
     out: np.ndarray,
     order: np.ndarray,
 ) -> None:
-    """Projection of ``v[idx]`` onto ``{x >= 0, sum x <= cap}`` in the metric ``1/d``,
-    into ``out[idx]`` (other entries untouched); ``order`` is int scratch of at least
-    ``len(idx)`` entries.
+    """Projection of ``v[i]``, ``i`` in ``idx[lo:hi]``, onto ``{x >= 0, sum x <= cap}``
+    in the metric ``1/d``, into ``out[i]`` (other entries untouched); ``order`` is int
+    scratch of at least ``hi - lo`` entries. (Bounds, not a slice: a slice is a new
+    array view, with its reference counting, on every call.)
 
-    Minimizes ``sum (x - v)^2 / d`` over the entries ``idx``: ``x = max(v - theta d, 0)``
+    Minimizes ``sum (x - v)^2 / d`` over these entries: ``x = max(v - theta d, 0)``
     with the smallest ``theta >= 0`` that meets the budget (Duchi et al. 2008 with
     weights; ``d = 1`` is the Euclidean projection). The entries are ranked by
     ``v / d`` with an insertion sort: a budget is shared by a few users per descent,
     and the sort allocates nothing.
     """
     total = 0.0
-    for i in idx:
+    for pos in range(lo, hi):
+        i = idx[pos]
         out[i] = max(v[i], 0.0)
         total += out[i]
     if total <= cap:
         return
     m = 0
-    for i in idx:
+    for pos in range(lo, hi):
+        i = idx[pos]
         if v[i] > 0.0:  # insert i, keeping order[:m] by decreasing v / d
             r = v[i] / d[i]
             j = m
@@ -102,7 +107,8 @@ def project_budget(
         t = (sum_v - cap) / sum_d
         if v[i] / d[i] > t:
             theta = t
-    for i in idx:
+    for pos in range(lo, hi):
+        i = idx[pos]
         out[i] = max(v[i] - theta * d[i], 0.0)
 
 
@@ -123,8 +129,8 @@ def project(
     for j in range(n_p):
         i = free.idx[j]
         out[i] = min(max(v[i], 0.0), 1.0)
-    project_budget(v, d, free.idx[n_p : n_p + n_q], cap_q, out, order)
-    project_budget(v, d, free.idx[n_p + n_q :], cap_e, out, order)
+    project_budget(v, d, free.idx, n_p, n_p + n_q, cap_q, out, order)
+    project_budget(v, d, free.idx, n_p + n_q, free.idx.shape[0], cap_e, out, order)
 
 
 @njit(cache=True)
