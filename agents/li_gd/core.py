@@ -41,6 +41,7 @@ __all__ = [
     "give_up_bound",
     "pair_loop",
     "point_cost",
+    "refill_loop",
     "slot_cost",
     "split_loop",
 ]
@@ -628,6 +629,57 @@ def descend_moves(
         work[row, 0] = g
         work[row, 1] = ev
     return costs, points, work
+
+
+@njit(cache=True)
+def refill_loop(
+    split: np.ndarray,
+    current: np.ndarray,
+    other: np.ndarray,
+    uplink: bool,
+    p0: np.ndarray,
+    q0: np.ndarray,
+    e0: np.ndarray,
+    partners: np.ndarray,
+    freed: int,
+    decompose: bool,
+    start_mode: int,
+    rival: float,
+    slot_fields: tuple,
+    settings_fields: tuple,
+) -> tuple[int, float, np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Each user ``j`` of ``partners`` in turn moves to subchannel ``freed`` of one link
+    (``uplink`` or downlink; ``current`` that link's subchannels, ``other`` the other
+    link's), descended from the best point so far (``(p0, q0, e0)`` at first) against
+    the best cost so far (``rival`` at first) by :func:`descend`, over the groups
+    ``j`` left and joined (every group without ``decompose``). Returns ``(row, cost,
+    p, q, e, gradients, evaluations)``: the partner of the last move that lowered the
+    cost (-1: none; then the point is the start), the cost and point, and the work of
+    all the descents."""
+    n_sub = slot_fields[0].shape[1]
+    best_row, best_cost = -1, rival
+    best_p, best_q, best_e = p0, q0, e0
+    gradients = evaluations = 0
+    fixed = np.full(n_sub, not decompose)  # the other link: every group, or none
+    for row in range(partners.shape[0]):
+        j = partners[row]
+        sub = current.copy()
+        sub[j] = freed
+        moved = np.full(n_sub, not decompose)
+        moved[current[j]] = True
+        moved[freed] = True
+        ul_sub, dl_sub = (sub, other) if uplink else (other, sub)
+        ul_free, dl_free = (moved, fixed) if uplink else (fixed, moved)
+        p, q, e, cost, g, ev = descend(
+            split, ul_sub, dl_sub, best_p, best_q, best_e, ul_free, dl_free, start_mode,
+            best_cost, slot_fields, settings_fields,
+        )  # fmt: skip
+        gradients += g
+        evaluations += ev
+        if cost < best_cost:
+            best_row, best_cost = row, cost
+            best_p, best_q, best_e = p, q, e
+    return best_row, best_cost, best_p, best_q, best_e, gradients, evaluations
 
 
 @njit(cache=True)

@@ -22,6 +22,7 @@ from agents.li_gd.core import (
     descend_moves,
     pair_loop,
     point_cost,
+    refill_loop,
     split_loop,
 )
 from noma_split_env import Allocation, Slot, evaluate
@@ -269,6 +270,36 @@ class SlotProblem:
         found = start if row < 0 else self._moves[keys[row]][1]
         point = Point(*(np.array(x, dtype=np.float64) for x in found))
         return row, Descent(point, cost, gradients, evaluations), len(fresh)
+
+    def refill_loop(
+        self,
+        split: np.ndarray,
+        current: np.ndarray,
+        other: np.ndarray,
+        uplink: bool,
+        start: Point,
+        partners: np.ndarray,
+        freed: int,
+        decompose: bool,
+        start_mode: int,
+        rival: float,
+        gtol: float,
+        ftol: float,
+        max_iter: int,
+        give_up_after: int,
+        give_up_slack: float,
+    ) -> tuple[int, Descent]:
+        """:func:`~agents.li_gd.core.refill_loop`: each partner in turn moves to
+        ``freed`` on one link, from the best so far; ``(row, descent)`` of the last
+        move that lowered the cost (-1: none, the point then ``start``), with the
+        work of all the descents."""
+        settings = self._settings_for(gtol, ftol, max_iter, give_up_after, give_up_slack)
+        row, cost, p, q, e, gradients, evaluations = refill_loop(
+            split, current, other, uplink, *start, partners, freed, decompose, start_mode,
+            rival, self._slot_fields, settings,
+        )  # fmt: skip
+        point = start if row < 0 else Point(p, q, e)
+        return row, Descent(point, cost, gradients, evaluations)
 
     def cost(
         self, split: np.ndarray, ul_sub: np.ndarray, dl_sub: np.ndarray, point: Point

@@ -530,7 +530,9 @@ class GradientDescent(BaseAgent):
     def _refill(self, prob: SlotProblem, k: int, local: Candidate, state: Candidate) -> Candidate:
         """User k has just gone local (``local``): another user takes the subchannel it
         left, on each link in turn (the ``max_swaps`` offloading users that gain most
-        from it, ``log(g_j[freed] / g_j[own])``), each descended from ``local``.
+        from it, ``log(g_j[freed] / g_j[own])``), each descended from the best so far
+        against its cost (one call of the core per link,
+        :func:`~agents.li_gd.core.refill_loop`).
 
         Neither move is good alone (k local with its old partners still crowded
         elsewhere; a partner moving while k is still there), together they are: the
@@ -538,20 +540,24 @@ class GradientDescent(BaseAgent):
         best = local
         for uplink in (True, False):
             freed = int((state.ul if uplink else state.dl)[k])
-            current = best.ul if uplink else best.dl
+            current, other = (best.ul, best.dl) if uplink else (best.dl, best.ul)
             gain = prob.slot.ul_gain if uplink else prob.slot.dl_gain
             active = best.split < prob.num_layers
-            for j in refill_partners(gain, current, freed, active, self.max_swaps):
+            partners = refill_partners(gain, current, freed, active, self.max_swaps)
+            if partners.shape[0] == 0:
+                continue
+            row, run = prob.refill_loop(
+                best.split, current, other, uplink, best.point, partners, freed,
+                self.decompose, self._start_mode(chain=False), best.cost, self.gtol,
+                self.ftol, self.max_iter, self.give_up_after, self.give_up_slack,
+            )  # fmt: skip
+            self._count(run.gradients, run.evaluations, partners.shape[0], part="refills")
+            self._per_split[k][best.split[k]] += run.gradients
+            if row >= 0:
                 sub = current.copy()
-                sub[j] = freed
-                ul, dl = (sub, best.dl) if uplink else (best.ul, sub)
-                found = self._descend(
-                    prob, k, best.split, ul, dl, best.point,
-                    self._link_groups(prob, uplink, current, sub), rival=best.cost,
-                    part="refills",
-                )  # fmt: skip
-                if found.cost < best.cost:
-                    best = found
+                sub[partners[row]] = freed
+                ul, dl = (sub, other) if uplink else (other, sub)
+                best = Candidate(run.cost, best.split, ul, dl, run.point)
         return best
 
     def _best_relabel(self, prob: SlotProblem, state: Candidate) -> Candidate:
