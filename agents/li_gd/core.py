@@ -44,6 +44,7 @@ __all__ = [
     "refill_loop",
     "slot_cost",
     "split_loop",
+    "swap_loop",
 ]
 
 ARMIJO = 1e-4
@@ -628,6 +629,60 @@ def descend_moves(
         points[row, 2] = e
         work[row, 0] = g
         work[row, 1] = ev
+    return costs, points, work
+
+
+@njit(cache=True)
+def swap_loop(
+    split: np.ndarray,
+    ul_sub: np.ndarray,
+    dl_sub: np.ndarray,
+    p0: np.ndarray,
+    q0: np.ndarray,
+    e0: np.ndarray,
+    k: int,
+    partners: np.ndarray,
+    decompose: bool,
+    start_mode: int,
+    rival: float,
+    slot_fields: tuple,
+    settings_fields: tuple,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """User ``k`` trades its split, and its entries of ``(p0, q0, e0)``, with each user
+    ``j`` of ``partners`` in turn, each swap descended by :func:`descend` over the
+    groups of ``k`` and ``j`` on both links (every group without ``decompose``) against
+    the best cost so far (``rival`` at first). Returns ``(costs [C], points [C, 3, K],
+    work [C, 2])`` as :func:`descend_moves` does."""
+    n_sub = slot_fields[0].shape[1]
+    rows, n_users = partners.shape[0], split.shape[0]
+    costs = np.empty(rows)
+    points = np.empty((rows, 3, n_users))
+    work = np.zeros((rows, 2), dtype=np.int64)  # gradients, evaluations
+    best = rival
+    for row in range(rows):
+        j = partners[row]
+        cand = split.copy()
+        cand[k], cand[j] = split[j], split[k]
+        p, q, e = p0.copy(), q0.copy(), e0.copy()
+        p[k], p[j] = p0[j], p0[k]
+        q[k], q[j] = q0[j], q0[k]
+        e[k], e[j] = e0[j], e0[k]
+        ul_free = np.full(n_sub, not decompose)
+        dl_free = np.full(n_sub, not decompose)
+        for user in (k, j):
+            ul_free[ul_sub[user]] = True
+            dl_free[dl_sub[user]] = True
+        p, q, e, cost, g, ev = descend(
+            cand, ul_sub, dl_sub, p, q, e, ul_free, dl_free, start_mode, best, slot_fields,
+            settings_fields,
+        )  # fmt: skip
+        costs[row] = cost
+        points[row, 0] = p
+        points[row, 1] = q
+        points[row, 2] = e
+        work[row, 0] = g
+        work[row, 1] = ev
+        best = min(best, cost)
     return costs, points, work
 
 

@@ -24,6 +24,7 @@ from agents.li_gd.core import (
     point_cost,
     refill_loop,
     split_loop,
+    swap_loop,
 )
 from noma_split_env import Allocation, Slot, evaluate
 from noma_split_env.evaluate import kernel_slot
@@ -270,6 +271,33 @@ class SlotProblem:
         found = start if row < 0 else self._moves[keys[row]][1]
         point = Point(*(np.array(x, dtype=np.float64) for x in found))
         return row, Descent(point, cost, gradients, evaluations), len(fresh)
+
+    def swap_loop(
+        self,
+        split: np.ndarray,
+        ul_sub: np.ndarray,
+        dl_sub: np.ndarray,
+        start: Point,
+        k: int,
+        partners: np.ndarray,
+        decompose: bool,
+        start_mode: int,
+        rival: float,
+        gtol: float,
+        ftol: float,
+        max_iter: int,
+        give_up_after: int,
+        give_up_slack: float,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`~agents.li_gd.core.swap_loop`: user ``k``'s split swaps with each of
+        ``partners`` in turn, against the best so far; ``(costs, points, work)`` per
+        partner (``points[i]`` a ``[3, K]`` array, ``work[i]`` gradients and
+        evaluations)."""
+        settings = self._settings_for(gtol, ftol, max_iter, give_up_after, give_up_slack)
+        return swap_loop(
+            split, ul_sub, dl_sub, *start, k, partners, decompose, start_mode, rival,
+            self._slot_fields, settings,
+        )  # fmt: skip
 
     def refill_loop(
         self,

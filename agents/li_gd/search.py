@@ -635,53 +635,14 @@ class GradientDescent(BaseAgent):
         """No group of a link (every group without ``decompose``)."""
         return self._groups(prob, ())
 
-    def _moved(self, prob: SlotProblem, before: np.ndarray, after: np.ndarray) -> np.ndarray:
-        """The groups of one link that users left or joined between two assignments."""
-        changed = before != after
-        return self._groups(prob, set(before[changed].tolist()) | set(after[changed].tolist()))
-
-    def _link_groups(
-        self, prob: SlotProblem, uplink: bool, before: np.ndarray, after: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """``(uplink, downlink)`` groups of a move on one link from ``before`` to ``after``."""
-        moved = self._moved(prob, before, after)
-        return (moved, self._none(prob)) if uplink else (self._none(prob), moved)
-
-    def _descend(
-        self,
-        prob: SlotProblem,
-        k: int,
-        split: np.ndarray,
-        ul: np.ndarray,
-        dl: np.ndarray,
-        warm: Point,
-        free: tuple[np.ndarray, np.ndarray],
-        chain: bool = False,
-        rival: float = math.inf,
-        *,
-        part: str,
-    ) -> Candidate:
-        """One candidate: its descent over the groups ``free`` (uplink, downlink) from
-        the chain's point (the split loop of Li-GD) or as :meth:`_start_mode` says;
-        gradients are booked at user ``k``'s split. A candidate that must beat
-        ``rival`` gives up as the class docstring's ``give_up_after`` says
-        (:meth:`_give_up`)."""
-        run = prob.descend(
-            split, ul, dl, warm, self.gtol, self.ftol, self.max_iter, *free,
-            start_mode=self._start_mode(chain), **self._give_up(rival),
-        )  # fmt: skip
-        self._count(run.gradients, run.evaluations, part=part)
-        self._per_split[k][split[k]] += run.gradients
-        return Candidate(run.cost, split, ul, dl, run.point)
-
     def _best_move(
         self, prob: SlotProblem, k: int, base: Candidate, moves: np.ndarray, uplink: bool
     ) -> Candidate:
         """The best of ``moves`` (``[C, K]``, new subchannels of one link; module
         :mod:`~agents.li_gd.candidates`) descended from ``base``
         over the groups each changes, or ``base`` if none costs less: one call of the
-        core, which descends the moves in parallel, each giving up as :meth:`_descend`
-        would against ``base``."""
+        core, which descends the moves in parallel, each starting as
+        :meth:`_start_mode` says and giving up against ``base`` (:meth:`_give_up`)."""
         if moves.shape[0] == 0:
             return base
         row, run, descended = prob.best_move(
@@ -750,20 +711,23 @@ class GradientDescent(BaseAgent):
         swap_entry = split[k] == levels and _in_small_cell(
             self.swap_entry, prob, SWAP_ENTRY_MAX_USERS
         )
-        for j in partners:
-            cand = split.copy()
-            cand[k], cand[j] = split[j], split[k]
-            start = Point(*(x.copy() for x in point))
-            for x in start:
-                x[k], x[j] = x[j], x[k]
-            found = self._descend(
-                prob, k, cand, ul, dl, start, self._users_groups(prob, (k, j), ul, dl),
-                rival=best.cost, part="swaps",
+        if partners.shape[0]:  # each in turn against the best so far, in one call
+            costs, points, work = prob.swap_loop(
+                split, ul, dl, point, k, partners, self.decompose,
+                self._start_mode(chain=False), best.cost, self.gtol, self.ftol,
+                self.max_iter, self.give_up_after, self.give_up_slack,
             )  # fmt: skip
-            if found.cost < best.cost:
-                best = found
-            if swap_entry and (swapped_in is None or found.cost < swapped_in.cost):
-                swapped_in = found
+            for row, j in enumerate(partners.tolist()):
+                cand = split.copy()
+                cand[k], cand[j] = split[j], split[k]
+                gradients, evaluations = work[row].tolist()
+                self._count(gradients, evaluations, part="swaps")
+                self._per_split[k][cand[k]] += gradients
+                found = Candidate(float(costs[row]), cand, ul, dl, Point(*points[row]))
+                if found.cost < best.cost:
+                    best = found
+                if swap_entry and (swapped_in is None or found.cost < swapped_in.cost):
+                    swapped_in = found
         # 2. subchannel moves at the best split: move user k, or swap it with a user
         #    on another subchannel
         #    (a local k enters at its best split there even if that alone does not pay:
