@@ -40,7 +40,26 @@ from noma_split_env.noma import (
 from noma_split_env.slot import Allocation, Slot
 
 __all__ = [
+    "DEVICE_ENERGY",
+    "DL_RATE",
+    "DL_SINR",
+    "EDGE_ENERGY",
+    "EDGE_SHARE",
+    "ENERGY",
+    "E_DL",
+    "E_EDGE",
+    "E_LOCAL",
+    "E_UP",
+    "FAILED",
+    "LATENCY",
     "PARTS",
+    "T_DL",
+    "T_EDGE",
+    "T_LOCAL",
+    "T_UP",
+    "UL_RATE",
+    "UL_SINR",
+    "USER_COST",
     "KernelSlot",
     "LinkGroups",
     "Outcome",
@@ -55,6 +74,7 @@ __all__ = [
     "kernel_slot",
     "link_groups",
     "mean_user_cost",
+    "new_parts",
     "slot_terms",
 ]
 
@@ -476,8 +496,8 @@ def _evaluate_kernel(
     slot_fields: tuple,
 ) -> tuple[np.ndarray, float, float, float, float]:
     """:func:`evaluate_parts` on ``KernelSlot(*slot_fields)``: the parts array
-    ``[len(PARTS), K]`` (``failed`` as 0/1) and the terms; one array crosses into
-    Python, not 19 (4 us less per call, the env's step)."""
+    ``[len(PARTS), K]`` (``failed`` as 0/1) and the terms (what :func:`evaluate`
+    unpacks into an :class:`Outcome`)."""
     stacked, mean_cost, latency_term, energy_term, failure_term = evaluate_parts(
         split, ul_sub, dl_sub, p, q, edge_share, equal_share, oma, KernelSlot(*slot_fields)
     )

@@ -238,3 +238,55 @@ def test_the_kernel_parts_are_outcome_arrays_in_their_order() -> None:
     names = [f.name for f in fields(Outcome)]
     first = names.index(PARTS[0])
     assert tuple(names[first : first + len(PARTS)]) == PARTS
+
+
+@pytest.mark.parametrize("share", [False, True])
+def test_the_batch_kernel_is_evaluate_cell_by_cell(share) -> None:
+    """``evaluate_batch_kernel`` (the vector env's step) writes each cell's parts array
+    straight into its rows of the output: every row, ``failed`` included (0/1), equals
+    ``evaluate`` of that cell's allocation, with failed tasks among them."""
+    import gymnasium as gym
+
+    from noma_split_env.evaluate import FAILED, PARTS, evaluate_batch_kernel, kernel_slot
+
+    scenario = Scenario.preset("dense", allocate_edge_share=share)
+    env = gym.make("NomaSplit-v0", scenario=scenario)
+    env.reset(seed=3)
+    rng = np.random.default_rng(0)
+    k_users, n_sub = scenario.num_users, scenario.num_subchannels
+    slots, allocations = [], []
+    for _ in range(12):
+        slot = env.unwrapped.slot
+        env.unwrapped.step_allocation(Allocation.all_local(slot))
+        on = rng.random(k_users) > 0.3  # some zero powers: failed tasks
+        shares = rng.dirichlet(np.ones(k_users)) if share else None
+        allocations.append(
+            Allocation(
+                split=rng.integers(0, slot.num_layers + 1).astype(np.int64),
+                ul_subchannel=rng.integers(0, n_sub, k_users),
+                dl_subchannel=rng.integers(0, n_sub, k_users),
+                ul_power=rng.uniform(0, scenario.user_max_power_w, k_users) * on,
+                dl_power=rng.uniform(0, scenario.bs_max_power_w / k_users, k_users) * on,
+                edge_share=shares,
+            )
+        )
+        slots.append(slot)
+    fields = [kernel_slot(s) for s in slots]
+    a = allocations
+    batch = [np.stack([getattr(x, f) for x in a]) for f in
+             ("split", "ul_subchannel", "dl_subchannel", "ul_power", "dl_power")]  # fmt: skip
+    shares = np.stack([x.edge_share for x in a]) if share else batch[3]
+    slot_arrays = [np.stack([f[j] for f in fields]) for j in range(len(fields[0]) - 1)]
+    stacked, terms = evaluate_batch_kernel(
+        *batch, shares, not share, False, *slot_arrays, fields[0].consts
+    )
+    failed = 0
+    for b, (slot, allocation) in enumerate(zip(slots, allocations, strict=True)):
+        out = evaluate(slot, allocation, check=False)
+        for row, name in enumerate(PARTS):
+            expected = np.asarray(getattr(out, name), dtype=np.float64)
+            np.testing.assert_array_equal(stacked[b, row], expected, err_msg=name)
+        assert terms[b, 0] + out.miss_term == pytest.approx(out.cost, rel=1e-15)
+        failed += out.num_failed
+    assert 0 < failed < stacked.shape[0] * k_users
+    assert set(np.unique(stacked[:, FAILED])) == {0.0, 1.0}
