@@ -39,6 +39,7 @@ __all__ = [
     "descend",
     "descend_moves",
     "give_up_bound",
+    "joint_loop",
     "pair_loop",
     "point_cost",
     "refill_loop",
@@ -454,6 +455,53 @@ def descend(
     x = best_x
     f = best_f
     return x[:k] * p_max, x[k : 2 * k] * q_max, x[2 * k :].copy(), f, gradients, evaluations
+
+
+@njit(cache=True)
+def joint_loop(
+    ul_sub: np.ndarray,
+    dl_sub: np.ndarray,
+    warm: bool,
+    slot_fields: tuple,
+    settings_fields: tuple,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The joint start: every user's split looped together, depth ``t = 0 .. L_max - 1``
+    (``s_k = round(t L_k / L_max)``, as the env decodes a split), each depth's
+    :func:`descend` over every variable from the previous depth's result (``warm``,
+    Li-GD; the first from zeros, revived) or from the default point (GD: max power,
+    equal shares of the BS power and the edge). Returns ``(costs [L_max], points
+    [L_max, 3, K], gradients [L_max], evaluations)``. ``L_max >= 1``."""
+    slot = KernelSlot(*slot_fields)
+    settings = DescentSettings(*settings_fields)
+    levels = slot.num_layers
+    l_max = levels.max()
+    k = levels.shape[0]
+    every = np.ones(slot.ul_gain.shape[1], dtype=np.bool_)
+    costs = np.empty(l_max)
+    points = np.empty((l_max, 3, k))
+    gradients = np.zeros(l_max, dtype=np.int64)
+    evaluations = 0
+    p, q, e = np.zeros(k), np.zeros(k), np.zeros(k)
+    for t in range(l_max):
+        split = (2 * t * levels + l_max) // (2 * l_max)
+        if not warm:  # SlotProblem.default_start
+            active = split < levels
+            m = max(active.sum(), 1)
+            for i in range(k):
+                p[i] = settings.p_max if active[i] else 0.0
+                q[i] = settings.q_max / m if active[i] else 0.0
+                e[i] = 1.0 / m if active[i] else 0.0
+        p, q, e, cost, g, ev = descend(
+            split, ul_sub, dl_sub, p, q, e, every, every, START_GIVEN, np.inf, slot_fields,
+            settings_fields,
+        )  # fmt: skip
+        costs[t] = cost
+        points[t, 0] = p
+        points[t, 1] = q
+        points[t, 2] = e
+        gradients[t] = g
+        evaluations += ev
+    return costs, points, gradients, evaluations
 
 
 @njit(cache=True)

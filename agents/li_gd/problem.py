@@ -20,6 +20,7 @@ from agents.li_gd.core import (
     DescentSettings,
     descend,
     descend_moves,
+    joint_loop,
     pair_loop,
     point_cost,
     refill_loop,
@@ -158,6 +159,20 @@ class SlotProblem:
             settings,
         )
         return Descent(Point(p, q, e), cost, gradients, evaluations)
+
+    def joint_loop(
+        self,
+        ul_sub: np.ndarray,
+        dl_sub: np.ndarray,
+        warm: bool,
+        gtol: float,
+        ftol: float,
+        max_iter: int,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """:func:`~agents.li_gd.core.joint_loop`: ``(costs, points, gradients,
+        evaluations)`` per depth; ``points[t]`` is the ``[3, K]`` array of a point."""
+        settings = self._settings_for(gtol, ftol, max_iter)
+        return joint_loop(ul_sub, dl_sub, warm, self._slot_fields, settings)
 
     def split_loop(
         self,

@@ -378,7 +378,8 @@ class GradientDescent(BaseAgent):
     def _joint_loop(self, prob: SlotProblem, ul: np.ndarray, dl: np.ndarray) -> Candidate:
         """All users' splits looped together, depth ``t = 0..L_max - 1`` (``s_k = t L_k /
         L_max`` rounded, as the env decodes a split), each descent warm-started from the
-        previous depth's optimum; the best of these all-offloading points."""
+        previous depth's optimum (Li-GD) or cold (GD), in one call of the core
+        (:func:`~agents.li_gd.core.joint_loop`); the best of these all-offloading points."""
         levels = prob.num_layers
         l_max = int(levels.max())
         k_users = prob.num_users
@@ -388,15 +389,14 @@ class GradientDescent(BaseAgent):
         if l_max == 0:  # nobody can offload (the queued env's local and idle users)
             self._joint_iterations = iterations
             return Candidate(prob.cost(levels, ul, dl, point), levels.copy(), ul, dl, point)
+        costs, points, iterations, evaluations = prob.joint_loop(
+            ul, dl, self.warm_start, self.gtol, self.ftol, self.max_iter
+        )  # one call of the core
+        self._count(int(iterations.sum()), evaluations, l_max, part="joint")
         for t in range(l_max):
-            split = (2 * t * levels + l_max) // (2 * l_max)
-            start = point if self.warm_start else prob.default_start(split)
-            run = prob.descend(split, ul, dl, start, self.gtol, self.ftol, self.max_iter)
-            self._count(run.gradients, run.evaluations, part="joint")
-            iterations[t] = run.gradients
-            point = run.point
-            if best is None or run.cost < best.cost:
-                best = Candidate(run.cost, split, ul, dl, point)
+            if best is None or costs[t] < best.cost:
+                split = (2 * t * levels + l_max) // (2 * l_max)
+                best = Candidate(float(costs[t]), split, ul, dl, Point(*points[t]))
         self._joint_iterations = iterations
         assert best is not None
         return best
