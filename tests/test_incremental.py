@@ -17,7 +17,7 @@ import pytest
 
 import agents
 import noma_split_env  # noqa: F401  (registers the env ids)
-from agents.li_gd import LiGD, Point, SlotProblem
+from agents.li_gd import Contest, LiGD, Point, SlotProblem
 from agents.li_gd.candidates import displacements, subchannel_moves, with_relabelled
 from agents.li_gd.core import START_DEFAULT, START_GIVEN
 from agents.li_gd.search import (
@@ -345,9 +345,8 @@ def test_best_move_is_the_best_of_the_moves_descended_one_by_one():
         sub[rng.integers(k)] = rng.integers(n)
         moves.append(sub)
     args = (1e-5, 1e-10, 500)
-    row, run, _ = prob.best_move(
-        split, ul, dl, start.point, moves, True, True, START_GIVEN, start.cost, *args, 5, 0.01
-    )
+    contest = Contest(start.cost, START_GIVEN, True, *args, 5, 0.01)
+    row, run, _ = prob.best_move(split, ul, dl, start.point, moves, True, contest)
     best_row, best_cost, gradients = -1, start.cost, 0
     for i, sub in enumerate(moves):
         free = np.zeros(n, dtype=bool)
@@ -362,9 +361,8 @@ def test_best_move_is_the_best_of_the_moves_descended_one_by_one():
     assert row == best_row and run.cost == best_cost and run.gradients == gradients
     for _ in range(3):  # a fresh problem (no moves seen) descends them again, alike
         again_row, again, _ = SlotProblem(slot).best_move(
-            split, ul, dl, start.point, moves, True, True, START_GIVEN, start.cost, *args, 5,
-            0.01,
-        )  # fmt: skip
+            split, ul, dl, start.point, moves, True, contest
+        )
         assert again_row == row and again.cost == run.cost and again.gradients == gradients
         np.testing.assert_array_equal(again.point.p, run.point.p)
     # the same problem keeps every move's result: asked again, with two new moves
@@ -373,10 +371,10 @@ def test_best_move_is_the_best_of_the_moves_descended_one_by_one():
     extra[0][0], extra[1][1] = (extra[0][0] + 1) % n, (extra[1][1] + 1) % n
     mixed = [extra[0], *moves, extra[1], moves[2]]
     cached_row, cached, cached_descents = prob.best_move(
-        split, ul, dl, start.point, mixed, True, True, START_GIVEN, start.cost, *args, 5, 0.01
+        split, ul, dl, start.point, mixed, True, contest
     )
     fresh_row, fresh, fresh_descents = SlotProblem(slot).best_move(
-        split, ul, dl, start.point, mixed, True, True, START_GIVEN, start.cost, *args, 5, 0.01
+        split, ul, dl, start.point, mixed, True, contest
     )
     assert cached_row == fresh_row and cached.cost == fresh.cost
     np.testing.assert_array_equal(cached.point.q, fresh.point.q)
@@ -384,9 +382,7 @@ def test_best_move_is_the_best_of_the_moves_descended_one_by_one():
     distinct = {np.asarray(m, dtype=np.int64).tobytes() for m in mixed}  # repeats once
     assert cached_descents == len(distinct) - len({m.tobytes() for m in moves})
     assert fresh_descents == len(distinct)
-    seen_row, seen, seen_descents = prob.best_move(
-        split, ul, dl, start.point, moves, True, True, START_GIVEN, start.cost, *args, 5, 0.01
-    )
+    seen_row, seen, seen_descents = prob.best_move(split, ul, dl, start.point, moves, True, contest)
     assert seen_row == row and seen.cost == run.cost and seen.gradients == 0
     assert seen_descents == 0
 

@@ -202,13 +202,14 @@ start and user update to the polish.
 from __future__ import annotations
 
 from agents.li_gd.core import DescentSettings, descend
-from agents.li_gd.problem import Descent, Point, SlotProblem
+from agents.li_gd.problem import Contest, Descent, Point, SlotProblem
 from agents.li_gd.search import SEARCH_PARTS, Candidate, ColdGD, GradientDescent, LiGD
 
 __all__ = [
     "SEARCH_PARTS",
     "Candidate",
     "ColdGD",
+    "Contest",
     "Descent",
     "DescentSettings",
     "GradientDescent",

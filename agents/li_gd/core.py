@@ -161,6 +161,14 @@ def give_up_bound(rival: float, gradients: int, after: int, slack: float) -> flo
     return rival + slack * max(1.0, abs(rival)) * 0.5**halvings
 
 
+@njit(cache=True, inline="always")
+def _keep(points: np.ndarray, row: int, p: np.ndarray, q: np.ndarray, e: np.ndarray) -> None:
+    """Row ``row`` of a ``[C, 3, K]`` points array: the point ``(p, q, e)``."""
+    points[row, 0] = p
+    points[row, 1] = q
+    points[row, 2] = e
+
+
 START_GIVEN = 0
 """Start mode: the descent starts from the given point (after reviving zeros)."""
 START_CHEAPER = 1
@@ -496,9 +504,7 @@ def joint_loop(
             settings_fields,
         )  # fmt: skip
         costs[t] = cost
-        points[t, 0] = p
-        points[t, 1] = q
-        points[t, 2] = e
+        _keep(points, t, p, q, e)
         gradients[t] = g
         evaluations += ev
     return costs, points, gradients, evaluations
@@ -550,9 +556,7 @@ def split_loop(
             slot_fields, settings_fields,
         )  # fmt: skip
         costs[s] = cost
-        points[s, 0] = p
-        points[s, 1] = q
-        points[s, 2] = e
+        _keep(points, s, p, q, e)
         gradients[s] = g
         evaluations += ev
     return costs, points, gradients, evaluations
@@ -672,9 +676,7 @@ def descend_moves(
             slot_fields, settings_fields,
         )  # fmt: skip
         costs[row] = cost
-        points[row, 0] = p
-        points[row, 1] = q
-        points[row, 2] = e
+        _keep(points, row, p, q, e)
         work[row, 0] = g
         work[row, 1] = ev
     return costs, points, work
@@ -725,9 +727,7 @@ def swap_loop(
             settings_fields,
         )  # fmt: skip
         costs[row] = cost
-        points[row, 0] = p
-        points[row, 1] = q
-        points[row, 2] = e
+        _keep(points, row, p, q, e)
         work[row, 0] = g
         work[row, 1] = ev
         best = min(best, cost)

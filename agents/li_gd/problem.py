@@ -57,6 +57,25 @@ class Descent(NamedTuple):
     """Cost evaluations."""
 
 
+class Contest(NamedTuple):
+    """How the candidates of one search step are descended against the cost they must
+    beat: what :meth:`SlotProblem.best_move`, :meth:`SlotProblem.swap_loop` and
+    :meth:`SlotProblem.refill_loop` share."""
+
+    rival: float
+    """The cost to beat (each loop's later candidates: the best so far)."""
+    start_mode: int
+    """:data:`~agents.li_gd.core.START_GIVEN`, ``START_CHEAPER`` or ``START_DEFAULT``."""
+    decompose: bool
+    """Descend only the groups a candidate changes (else every variable)."""
+    gtol: float
+    ftol: float
+    max_iter: int
+    give_up_after: int
+    give_up_slack: float
+    """The descents' tolerances and give-up rule (:class:`~agents.li_gd.core.DescentSettings`)."""
+
+
 class SlotProblem:
     """One slot bound to the compiled core: descents and costs for discrete choices.
 
@@ -120,6 +139,11 @@ class SlotProblem:
             )
             self._settings[key] = settings
         return settings
+
+    def _contest_settings(self, contest: Contest) -> tuple:
+        """The core's settings tuple of a :class:`Contest`."""
+        c = contest
+        return self._settings_for(c.gtol, c.ftol, c.max_iter, c.give_up_after, c.give_up_slack)
 
     def descend(
         self,
@@ -231,19 +255,12 @@ class SlotProblem:
         start: Point,
         moves: np.ndarray,
         uplink: bool,
-        decompose: bool,
-        start_mode: int,
-        rival: float,
-        gtol: float,
-        ftol: float,
-        max_iter: int,
-        give_up_after: int,
-        give_up_slack: float,
+        contest: Contest,
     ) -> tuple[int, Descent, int]:
         """The best of ``moves`` (``[C, K]``, new subchannel vectors of one link) that costs less
-        than ``rival``, as ``(index, descent, descended)`` (index -1 if none does, the
-        point then the start; the first of equal costs): each move descended from ``start`` by
-        :func:`~agents.li_gd.core.descend_moves`, giving up against ``rival``.
+        than ``contest.rival``, as ``(index, descent, descended)`` (index -1 if none does,
+        the point then the start; the first of equal costs): each move descended from
+        ``start`` by :func:`~agents.li_gd.core.descend_moves` as ``contest`` says.
 
         A descent is a function of its inputs alone, and a search tries the same move
         from the same point again and again (user j's swap with k is k's swap with j;
@@ -252,10 +269,13 @@ class SlotProblem:
         descended (29% of the moves on ``default``, 15% on ``dense`` were seen). The
         descent's counts and ``descended`` (how many moves were descended) are those
         of this call."""
-        settings = self._settings_for(gtol, ftol, max_iter, give_up_after, give_up_slack)
+        c = contest
+        settings = self._contest_settings(c)
+        rival = c.rival
         inputs = hashlib.blake2b(digest_size=16)  # of everything but the moves
-        inputs.update(struct.pack("<2?3q4d", uplink, decompose, start_mode, max_iter,
-                                  give_up_after, rival, gtol, ftol, give_up_slack))  # fmt: skip
+        inputs.update(struct.pack("<2?3q4d", uplink, c.decompose, c.start_mode, c.max_iter,
+                                  c.give_up_after, rival, c.gtol, c.ftol,
+                                  c.give_up_slack))  # fmt: skip
         for x in (split, ul_sub, dl_sub):
             inputs.update(np.ascontiguousarray(x, dtype=np.int64).tobytes())
         for x in start:
@@ -273,7 +293,7 @@ class SlotProblem:
             rows = list(fresh.values())
             costs, points, work = descend_moves(
                 split, ul_sub, dl_sub, *start, moves[rows],
-                uplink, decompose, start_mode, rival, self._slot_fields, settings,
+                uplink, c.decompose, c.start_mode, rival, self._slot_fields, settings,
             )  # fmt: skip
             for j, i in enumerate(rows):  # a point is kept only where it could win
                 won = costs[j] < rival
@@ -295,23 +315,16 @@ class SlotProblem:
         start: Point,
         k: int,
         partners: np.ndarray,
-        decompose: bool,
-        start_mode: int,
-        rival: float,
-        gtol: float,
-        ftol: float,
-        max_iter: int,
-        give_up_after: int,
-        give_up_slack: float,
+        contest: Contest,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:func:`~agents.li_gd.core.swap_loop`: user ``k``'s split swaps with each of
         ``partners`` in turn, against the best so far; ``(costs, points, work)`` per
         partner (``points[i]`` a ``[3, K]`` array, ``work[i]`` gradients and
         evaluations)."""
-        settings = self._settings_for(gtol, ftol, max_iter, give_up_after, give_up_slack)
+        c = contest
         return swap_loop(
-            split, ul_sub, dl_sub, *start, k, partners, decompose, start_mode, rival,
-            self._slot_fields, settings,
+            split, ul_sub, dl_sub, *start, k, partners, c.decompose, c.start_mode, c.rival,
+            self._slot_fields, self._contest_settings(c),
         )  # fmt: skip
 
     def refill_loop(
@@ -323,23 +336,16 @@ class SlotProblem:
         start: Point,
         partners: np.ndarray,
         freed: int,
-        decompose: bool,
-        start_mode: int,
-        rival: float,
-        gtol: float,
-        ftol: float,
-        max_iter: int,
-        give_up_after: int,
-        give_up_slack: float,
+        contest: Contest,
     ) -> tuple[int, Descent]:
         """:func:`~agents.li_gd.core.refill_loop`: each partner in turn moves to
         ``freed`` on one link, from the best so far; ``(row, descent)`` of the last
         move that lowered the cost (-1: none, the point then ``start``), with the
         work of all the descents."""
-        settings = self._settings_for(gtol, ftol, max_iter, give_up_after, give_up_slack)
+        c = contest
         row, cost, p, q, e, gradients, evaluations = refill_loop(
-            split, current, other, uplink, *start, partners, freed, decompose, start_mode,
-            rival, self._slot_fields, settings,
+            split, current, other, uplink, *start, partners, freed, c.decompose, c.start_mode,
+            c.rival, self._slot_fields, self._contest_settings(c),
         )  # fmt: skip
         point = start if row < 0 else Point(p, q, e)
         return row, Descent(point, cost, gradients, evaluations)

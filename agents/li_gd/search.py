@@ -25,7 +25,7 @@ from agents.li_gd.candidates import (
     with_relabelled,
 )
 from agents.li_gd.core import START_CHEAPER, START_DEFAULT, START_GIVEN
-from agents.li_gd.problem import Point, SlotProblem
+from agents.li_gd.problem import Contest, Point, SlotProblem
 from noma_split_env import Allocation, Slot
 from noma_split_env.checks import check_number
 
@@ -548,8 +548,7 @@ class GradientDescent(BaseAgent):
                 continue
             row, run = prob.refill_loop(
                 best.split, current, other, uplink, best.point, partners, freed,
-                self.decompose, self._start_mode(chain=False), best.cost, self.gtol,
-                self.ftol, self.max_iter, self.give_up_after, self.give_up_slack,
+                self._contest(best.cost),
             )  # fmt: skip
             self._count(run.gradients, run.evaluations, partners.shape[0], part="refills")
             self._per_split[k][best.split[k]] += run.gradients
@@ -602,6 +601,15 @@ class GradientDescent(BaseAgent):
         self._count(run.gradients, run.evaluations, part="rebalance")
         return state.replace(cost=run.cost, point=run.point) if run.cost < state.cost else state
 
+    def _contest(self, rival: float) -> Contest:
+        """How a step's candidates are descended against ``rival``: from the start
+        :meth:`_start_mode` gives a candidate (not a chain), giving up as the class
+        docstring's ``give_up_after`` says."""
+        return Contest(
+            rival, self._start_mode(chain=False), self.decompose, self.gtol, self.ftol,
+            self.max_iter, self.give_up_after, self.give_up_slack,
+        )  # fmt: skip
+
     def _give_up(self, rival: float) -> dict[str, float]:
         """The give-up arguments of a descent that must beat ``rival``."""
         if not math.isfinite(rival):
@@ -641,15 +649,13 @@ class GradientDescent(BaseAgent):
         """The best of ``moves`` (``[C, K]``, new subchannels of one link; module
         :mod:`~agents.li_gd.candidates`) descended from ``base``
         over the groups each changes, or ``base`` if none costs less: one call of the
-        core, which descends the moves in parallel, each starting as
-        :meth:`_start_mode` says and giving up against ``base`` (:meth:`_give_up`)."""
+        core, which descends the moves in parallel, each against ``base``
+        (:meth:`_contest`)."""
         if moves.shape[0] == 0:
             return base
         row, run, descended = prob.best_move(
-            base.split, base.ul, base.dl, base.point, moves, uplink, self.decompose,
-            self._start_mode(chain=False), base.cost, self.gtol, self.ftol, self.max_iter,
-            self.give_up_after, self.give_up_slack,
-        )  # fmt: skip
+            base.split, base.ul, base.dl, base.point, moves, uplink, self._contest(base.cost)
+        )
         self._count(run.gradients, run.evaluations, descended, part="moves")
         self._per_split[k][base.split[k]] += run.gradients
         if row < 0:
@@ -713,10 +719,8 @@ class GradientDescent(BaseAgent):
         )
         if partners.shape[0]:  # each in turn against the best so far, in one call
             costs, points, work = prob.swap_loop(
-                split, ul, dl, point, k, partners, self.decompose,
-                self._start_mode(chain=False), best.cost, self.gtol, self.ftol,
-                self.max_iter, self.give_up_after, self.give_up_slack,
-            )  # fmt: skip
+                split, ul, dl, point, k, partners, self._contest(best.cost)
+            )
             for row, j in enumerate(partners.tolist()):
                 cand = split.copy()
                 cand[k], cand[j] = split[j], split[k]
