@@ -36,6 +36,7 @@ __all__ = [
     "START_DEFAULT",
     "START_GIVEN",
     "DescentSettings",
+    "default_start_into",
     "descend",
     "descend_moves",
     "give_up_bound",
@@ -466,6 +467,31 @@ def descend(
 
 
 @njit(cache=True)
+def default_start_into(
+    split: np.ndarray,
+    num_layers: np.ndarray,
+    p_max: float,
+    q_max: float,
+    scale: float,
+    p: np.ndarray,
+    q: np.ndarray,
+    e: np.ndarray,
+) -> None:
+    """``scale`` x (max power ``p_max``, equal parts of the BS power ``q_max``, equal
+    edge shares) for the offloading users (``split < num_layers``), 0 for the others,
+    into ``p``, ``q``, ``e`` (``[K]``; :meth:`~agents.li_gd.problem.SlotProblem.default_start`)."""
+    m = 0
+    for i in range(split.shape[0]):
+        m += split[i] < num_layers[i]
+    m = max(m, 1)
+    for i in range(split.shape[0]):
+        active = split[i] < num_layers[i]
+        p[i] = scale * p_max if active else 0.0
+        q[i] = scale * q_max / m if active else 0.0
+        e[i] = 1.0 / m if active else 0.0
+
+
+@njit(cache=True)
 def joint_loop(
     ul_sub: np.ndarray,
     dl_sub: np.ndarray,
@@ -492,13 +518,8 @@ def joint_loop(
     p, q, e = np.zeros(k), np.zeros(k), np.zeros(k)
     for t in range(l_max):
         split = (2 * t * levels + l_max) // (2 * l_max)
-        if not warm:  # SlotProblem.default_start
-            active = split < levels
-            m = max(active.sum(), 1)
-            for i in range(k):
-                p[i] = settings.p_max if active[i] else 0.0
-                q[i] = settings.q_max / m if active[i] else 0.0
-                e[i] = 1.0 / m if active[i] else 0.0
+        if not warm:
+            default_start_into(split, levels, settings.p_max, settings.q_max, 1.0, p, q, e)
         p, q, e, cost, g, ev = descend(
             split, ul_sub, dl_sub, p, q, e, every, every, START_GIVEN, np.inf, slot_fields,
             settings_fields,

@@ -18,6 +18,7 @@ import numpy as np
 from agents.li_gd.core import (
     START_GIVEN,
     DescentSettings,
+    default_start_into,
     descend,
     descend_moves,
     joint_loop,
@@ -30,7 +31,7 @@ from agents.li_gd.core import (
 from noma_split_env import Allocation, Slot, evaluate
 from noma_split_env.evaluate import kernel_slot
 
-__all__ = ["Descent", "Point", "SlotProblem"]
+__all__ = ["Contest", "Descent", "Point", "SlotProblem"]
 
 
 class Point(NamedTuple):
@@ -358,13 +359,12 @@ class SlotProblem:
 
     def default_start(self, split: np.ndarray, scale: float = 1.0) -> Point:
         """``scale`` x (max power, equal BS power, equal edge shares) for offloading users."""
-        active = split < self.num_layers
-        m = max(int(active.sum()), 1)
-        return Point(
-            np.where(active, scale * self.p_max, 0.0),
-            np.where(active, scale * self.q_max / m, 0.0),
-            np.where(active, 1.0 / m, 0.0),
-        )
+        point = Point(*np.empty((3, self.num_users)))
+        default_start_into(
+            np.asarray(split, dtype=np.int64), self.num_layers, float(self.p_max),
+            float(self.q_max), float(scale), *point,
+        )  # fmt: skip
+        return point
 
     def allocation(
         self, split: np.ndarray, ul_sub: np.ndarray, dl_sub: np.ndarray, point: Point
