@@ -466,6 +466,88 @@ def test_pair_loop_is_the_chain_of_descents(start_mode):
     assert descents == l_max + levels[k] + levels[j]
 
 
+@pytest.mark.parametrize("warm", [True, False])
+def test_joint_loop_is_the_chain_of_descents(warm):
+    """``SlotProblem.joint_loop`` (one call of the core) gives each depth what a descent
+    over every variable gives from the previous depth's result (Li-GD; zeros first) or
+    from ``default_start`` (GD), bit for bit."""
+    slot = slot_of("dense", "noma", True, seed=2)
+    prob = SlotProblem(slot)
+    levels = slot.num_layers
+    l_max = int(levels.max())
+    rng = np.random.default_rng(6)
+    n = slot.scenario.num_subchannels
+    ul, dl = rng.integers(0, n, slot.num_users), rng.integers(0, n, slot.num_users)
+    args = (1e-5, 1e-10, 500)
+    costs, points, gradients, evaluations = prob.joint_loop(ul, dl, warm, *args)
+    chain = Point(*np.zeros((3, slot.num_users)))
+    total = 0
+    for t in range(l_max):
+        split = (2 * t * levels + l_max) // (2 * l_max)
+        start = chain if warm else prob.default_start(split)
+        one = prob.descend(split, ul, dl, start, *args)
+        assert costs[t] == one.cost and gradients[t] == one.gradients
+        np.testing.assert_array_equal(Point(*points[t]).q, one.point.q)
+        np.testing.assert_array_equal(Point(*points[t]).e, one.point.e)
+        chain = one.point
+        total += one.evaluations
+    assert evaluations == total
+
+
+def test_swap_and_refill_loops_are_descents_in_turn_against_the_best_so_far():
+    """``swap_loop`` and ``refill_loop`` (one call of the core each) give what their
+    candidates descended one by one give, each against the best cost found before it
+    (and the refill's from the best point so far), over the groups it changes."""
+    slot = slot_of("dense", "noma", False, seed=5)
+    prob = SlotProblem(slot)
+    rng = np.random.default_rng(8)
+    k_users, n = slot.num_users, slot.scenario.num_subchannels
+    split = rng.integers(0, slot.num_layers)
+    ul, dl = rng.integers(0, n, k_users), rng.integers(0, n, k_users)
+    start = prob.descend(split, ul, dl, prob.default_start(split), 1e-5, 1e-10, 300)
+    contest = Contest(start.cost * 1.05, START_DEFAULT, True, 1e-5, 1e-10, 300, 4, 0.01)
+    settings = dict(start_mode=START_DEFAULT, give_up_after=4, give_up_slack=0.01)
+    tol = (1e-5, 1e-10, 300)
+
+    def groups(*subs):
+        free = np.zeros(n, dtype=bool)
+        free[list(subs)] = True
+        return free
+
+    k, partners = 2, np.array([0, 5, 9, 11])
+    costs, points, work = prob.swap_loop(split, ul, dl, start.point, k, partners, contest)
+    best = contest.rival
+    for row, j in enumerate(partners):
+        cand = split.copy()
+        cand[k], cand[j] = split[j], split[k]
+        swapped = Point(*(x.copy() for x in start.point))
+        for x in swapped:
+            x[k], x[j] = x[j], x[k]
+        one = prob.descend(
+            cand, ul, dl, swapped, *tol, groups(ul[k], ul[j]), groups(dl[k], dl[j]),
+            rival=best, **settings,
+        )  # fmt: skip
+        assert costs[row] == one.cost and work[row, 0] == one.gradients
+        np.testing.assert_array_equal(Point(*points[row]).p, one.point.p)
+        best = min(best, one.cost)
+    freed = int(ul[k])
+    others = np.array([j for j in range(k_users) if ul[j] != freed][:4])
+    row, run = prob.refill_loop(split, ul, dl, True, start.point, others, freed, contest)
+    best_row, best_cost, point, gradients = -1, contest.rival, start.point, 0
+    for i, j in enumerate(others):
+        sub = ul.copy()
+        sub[j] = freed
+        one = prob.descend(
+            split, sub, dl, point, *tol, groups(ul[j], freed), groups(), rival=best_cost,
+            **settings,
+        )  # fmt: skip
+        gradients += one.gradients
+        if one.cost < best_cost:
+            best_row, best_cost, point = i, one.cost, one.point
+    assert row == best_row and run.cost == best_cost and run.gradients == gradients
+    np.testing.assert_array_equal(run.point.q, point.q)
+
+
 def test_a_start_stops_where_an_earlier_start_settled():
     """The sweeps of a start stop at a discrete state where an earlier start's sweeps
     settled (every user update and relabelling was tried there already); the state
